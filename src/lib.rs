@@ -1,0 +1,4 @@
+//! Rampart: row-level security and tenant isolation for SQL, from a small
+//! policy language compiled per tenant. See `ARCHITECTURE.md` for the map.
+
+pub mod lang;

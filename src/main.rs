@@ -1,0 +1,3 @@
+//! The `rampart` command: argument parsing only; the work is in the library.
+
+fn main() {}
