@@ -2,3 +2,5 @@
 //! policy language compiled per tenant. See `ARCHITECTURE.md` for the map.
 
 pub mod lang;
+pub mod policy;
+pub mod sql;

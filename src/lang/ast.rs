@@ -100,6 +100,10 @@ pub struct Comment {
 }
 
 #[derive(Clone, Debug, PartialEq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a file holds few items; boxing would only add noise to every match"
+)]
 pub enum Item {
     Context(ContextBlock),
     Table(TableDecl),

@@ -1,0 +1,38 @@
+//! SQL: policy expressions as `sqlparser` expressions per dialect, and native
+//! PostgreSQL DDL. `sqlparser` types are the lingua franca here and stay here.
+
+pub mod ddl;
+pub mod emit;
+mod settings;
+mod template;
+
+pub use emit::{ContextSource, Emitter, Scope};
+
+/// The SQL dialects Rampart emits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    Postgres,
+    Sqlite,
+}
+
+impl Dialect {
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Postgres => "postgres",
+            Dialect::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// Why an expression could not be emitted as SQL.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EmitError {
+    #[error("context field `{0}` has no value here")]
+    UnknownContext(String),
+    #[error("text values cannot contain NUL characters")]
+    NulInText,
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("internal error: {0}")]
+    Internal(&'static str),
+}
