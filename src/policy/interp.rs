@@ -7,6 +7,7 @@ use std::cmp::Ordering;
 use crate::lang::model::{Func, TExpr, TExprKind, Value};
 use crate::lang::BinaryOp;
 
+use super::simplify::specialise;
 use super::EvalError;
 
 /// What an expression reads: the row of the policy's table and the context
@@ -60,12 +61,28 @@ pub fn eval(expr: &TExpr, env: &Env<'_>) -> Result<Value, EvalError> {
             items,
             negated,
         } => {
-            let x = eval(expr, env)?;
-            let mut values = Vec::with_capacity(items.len());
-            for item in items {
-                values.push(eval(item, env)?);
+            // An empty list is decided without its operand (it is emitted as
+            // a constant, which PostgreSQL folds before running anything).
+            if items.is_empty() {
+                return Ok(Value::Bool(*negated));
             }
-            Ok(negate_if(*negated, in_list(&x, &values)))
+            // As PostgreSQL runs `x = a OR x = b …`: items left to right,
+            // stopping at the first match.
+            let x = eval(expr, env)?;
+            let mut saw_null = x.is_null();
+            for item in items {
+                let v = eval(item, env)?;
+                if v.is_null() {
+                    saw_null = true;
+                } else if !x.is_null() && compare(&x, &v) == Some(Ordering::Equal) {
+                    return Ok(Value::Bool(!*negated));
+                }
+            }
+            Ok(if saw_null {
+                Value::Null
+            } else {
+                Value::Bool(*negated)
+            })
         }
         TExprKind::InSet { expr, set, negated } => {
             let x = eval(expr, env)?;
@@ -98,9 +115,16 @@ pub fn eval(expr: &TExpr, env: &Env<'_>) -> Result<Value, EvalError> {
     }
 }
 
+/// The meaning of `expr` on one row: constants folded as PostgreSQL's planner
+/// folds them (see [`specialise`]), then evaluated left to right.
+pub fn evaluate(expr: &TExpr, env: &Env<'_>) -> Result<Value, EvalError> {
+    let planned = specialise(expr, &[])?;
+    eval(&planned, env)
+}
+
 /// Whether a `using` or `check` admits the row: only `true` does.
 pub fn admits(expr: &TExpr, env: &Env<'_>) -> Result<bool, EvalError> {
-    Ok(matches!(eval(expr, env)?, Value::Bool(true)))
+    Ok(matches!(evaluate(expr, env)?, Value::Bool(true)))
 }
 
 /// `int` → `float` as PostgreSQL's `int8::float8` (round to nearest).

@@ -13,6 +13,7 @@ use crate::lang::model::{Func, PolicySet, TExpr, TExprKind, Ty, Value};
 use crate::lang::print::format_timestamp;
 use crate::lang::{BinaryOp, Command};
 use crate::policy::combine::{combine, Clause};
+use crate::policy::simplify::can_fail;
 use crate::policy::{specialise, KnownContext};
 
 use super::{Dialect, EmitError};
@@ -100,6 +101,10 @@ impl<'a> Emitter<'a> {
                 op: UnaryOperator::Not,
                 expr: Box::new(nested(self.expr(e, scope)?)),
             },
+            // SQLite turns `-i64::MIN` into a float: subtract from zero, checked.
+            TExprKind::Neg(e) if self.dialect == Dialect::Sqlite && e.ty == Ty::Int => {
+                function("rampart_sub", vec![int_literal(0), self.expr(e, scope)?])
+            }
             TExprKind::Neg(e) => sql::Expr::UnaryOp {
                 op: UnaryOperator::Minus,
                 expr: Box::new(nested(self.expr(e, scope)?)),
@@ -113,6 +118,11 @@ impl<'a> Emitter<'a> {
             } => {
                 if items.is_empty() {
                     return Ok(bool_literal(*negated));
+                }
+                // SQLite may stop early or skip items; an item that can fail
+                // must run exactly when PostgreSQL's `x = a OR x = b` runs it.
+                if self.dialect == Dialect::Sqlite && items.iter().any(can_fail) {
+                    return self.expr(&in_list_as_or(x, items, *negated, expr), scope);
                 }
                 let mut list = Vec::with_capacity(items.len());
                 for item in items {
@@ -216,6 +226,12 @@ impl<'a> Emitter<'a> {
     ) -> Result<sql::Expr, EmitError> {
         let left = nested(self.expr(l, scope)?);
         let right = nested(self.expr(r, scope)?);
+        if self.dialect == Dialect::Sqlite
+            && matches!(op, BinaryOp::And | BinaryOp::Or)
+            && can_fail(r)
+        {
+            return Ok(short_circuit(op, left, right));
+        }
         let sql_op = match op {
             BinaryOp::Or => BinaryOperator::Or,
             BinaryOp::And => BinaryOperator::And,
@@ -391,7 +407,7 @@ impl<'a> Emitter<'a> {
         // The table `exists` reads is seen through its own SELECT policies.
         let selection = if self.inline_exists_policies {
             let policy = combine(self.set, table, Command::Select, Clause::Using);
-            let policy = specialise(&policy.expr, self.known);
+            let policy = specialise(&policy.expr, self.known).map_err(EmitError::Eval)?;
             let policy_scope = Scope::new(table, vec![alias.clone()]);
             let policy_sql = self.expr(&policy, &policy_scope)?;
             sql::Expr::BinaryOp {
@@ -408,6 +424,58 @@ impl<'a> Emitter<'a> {
             )?),
             negated: false,
         })
+    }
+}
+
+/// `x = a OR x = b …`, negated as a whole when `negated`.
+fn in_list_as_or(x: &TExpr, items: &[TExpr], negated: bool, whole: &TExpr) -> TExpr {
+    let eq = |item: &TExpr| TExpr {
+        kind: TExprKind::Binary(BinaryOp::Eq, Box::new(x.clone()), Box::new(item.clone())),
+        ty: Ty::Bool,
+        span: whole.span,
+    };
+    let mut chain: Option<TExpr> = None;
+    for item in items {
+        chain = Some(match chain {
+            None => eq(item),
+            Some(acc) => crate::policy::combine::or(acc, eq(item)),
+        });
+    }
+    let chain = chain.unwrap_or_else(|| crate::policy::combine::boolean(false));
+    if negated {
+        crate::policy::combine::not(chain)
+    } else {
+        chain
+    }
+}
+
+/// SQLite evaluates both operands of `AND` / `OR` on column values, so an
+/// operand that can fail must be guarded to stop where PostgreSQL stops:
+/// `CASE WHEN l = 0 THEN 0 ELSE (l AND r) END` (and `= 1 … 1` for `OR`).
+fn short_circuit(op: BinaryOp, left: sql::Expr, right: sql::Expr) -> sql::Expr {
+    let (decided, sql_op) = match op {
+        BinaryOp::And => (0, BinaryOperator::And),
+        _ => (1, BinaryOperator::Or),
+    };
+    let test = sql::Expr::BinaryOp {
+        left: Box::new(left.clone()),
+        op: BinaryOperator::Eq,
+        right: Box::new(int_literal(decided)),
+    };
+    let whole = sql::Expr::Nested(Box::new(sql::Expr::BinaryOp {
+        left: Box::new(left),
+        op: sql_op,
+        right: Box::new(right),
+    }));
+    sql::Expr::Case {
+        case_token: sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+        end_token: sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+        operand: None,
+        conditions: vec![sql::CaseWhen {
+            condition: test,
+            result: int_literal(decided),
+        }],
+        else_result: Some(Box::new(whole)),
     }
 }
 

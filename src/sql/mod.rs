@@ -33,6 +33,10 @@ pub enum EmitError {
     NulInText,
     #[error("{0}")]
     Unsupported(String),
+    /// A constant part of a policy fails when evaluated (as PostgreSQL's
+    /// planner would report it).
+    #[error("{0}")]
+    Eval(crate::policy::EvalError),
     #[error("internal error: {0}")]
     Internal(&'static str),
 }
