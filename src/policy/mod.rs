@@ -3,6 +3,7 @@
 //! reference interpreter that defines what every expression means.
 
 pub mod combine;
+pub mod context;
 pub mod interp;
 pub mod simplify;
 pub mod walk;

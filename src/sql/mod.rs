@@ -3,8 +3,9 @@
 
 pub mod ddl;
 pub mod emit;
+pub mod schema;
 mod settings;
-mod template;
+pub mod template;
 
 pub use emit::{ContextSource, Emitter, Scope};
 
