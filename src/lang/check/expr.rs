@@ -238,7 +238,18 @@ impl<'a> ExprChecker<'a> {
             Place::Policy { table: Some(t) } => self.set.tables.get(t),
             _ => None,
         };
-        if own.is_some_and(|t| t.name.name == qualifier.name) {
+        let set = self.set;
+        let aliased = self.bindings.iter().rev().find(|b| {
+            b.table
+                .and_then(|i| set.tables.get(i))
+                .is_some_and(|t| t.name.name == qualifier.name)
+        });
+        if let Some(binding) = aliased {
+            diagnostic = diagnostic.with_note(format!(
+                "help: the `exists` calls table `{}` `{}`: write `{}.{}`",
+                qualifier.name, binding.name, binding.name, column.name
+            ));
+        } else if own.is_some_and(|t| t.name.name == qualifier.name) {
             diagnostic = diagnostic.with_note(format!(
                 "help: columns of the policy's own table are written without a prefix: `{}`",
                 column.name
