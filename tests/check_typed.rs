@@ -355,3 +355,19 @@ mod no_panic {
         }
     }
 }
+
+#[test]
+fn the_tallest_expressions_the_parser_accepts_check_on_a_small_stack() {
+    // Test threads have 2 MiB of stack; the checker must fit in it.
+    let chain = vec!["amount > 0"; 1000].join(" or ");
+    // (Deep brackets are slow to parse, so these stay below the limit.)
+    let nested = format!("{}amount{} > 0", "(".repeat(120), ")".repeat(120));
+    let negated = format!("{}true", "not ".repeat(250));
+    let exists = format!("{}o.id > 0", "exists orgs o where ".repeat(250));
+    let calls = format!("{}owner{} == 'x'", "lower(".repeat(120), ")".repeat(120));
+    for expr in [chain, nested, negated, exists, calls] {
+        let source = format!("{BASE}policy p on orders using {expr};");
+        let result = checked(&source);
+        assert!(!result.diagnostics.is_empty() || result.set.is_some());
+    }
+}
