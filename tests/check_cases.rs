@@ -1,8 +1,6 @@
-//! The checker's cases as data: each `tests/lang/check/*.policy` must fail to
-//! check and its rendered diagnostics are snapshotted; each
-//! `tests/lang/valid/*.policy` must check without errors (warnings are snapshotted).
-//!
-//! A case may hold several files: a line `#%% name.policy` starts the next one.
+//! Checker cases as data: `tests/lang/check/*.policy` must fail, with their
+//! rendered diagnostics snapshotted; `tests/lang/valid/*.policy` must pass.
+//! A line `#%% name.policy` in a case starts another file of the same set.
 
 #![allow(
     clippy::unwrap_used,
