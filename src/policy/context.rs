@@ -69,7 +69,10 @@ pub fn context_from_value(set: &PolicySet, json: &Json) -> Result<Vec<Value>, Co
         }
         values.push(value_from_json(&path, field.ty.ty, field.ty.nullable, raw)?);
     }
-    for (block, kind) in [("tenant", ContextKind::Tenant), ("request", ContextKind::Request)] {
+    for (block, kind) in [
+        ("tenant", ContextKind::Tenant),
+        ("request", ContextKind::Request),
+    ] {
         if let Some(Json::Object(fields)) = object.get(block) {
             for name in fields.keys() {
                 if set.context_field(kind, name).is_none() {
@@ -104,7 +107,12 @@ fn wrong(path: &str, ty: Ty, nullable: bool, raw: &Json) -> ContextError {
 /// One value of a declared type from JSON (`text` ↔ string, `int` ↔
 /// integer, `float` ↔ number, `bool` ↔ boolean, `timestamp` ↔ RFC 3339
 /// string, sets ↔ arrays).
-pub fn value_from_json(path: &str, ty: Ty, nullable: bool, raw: &Json) -> Result<Value, ContextError> {
+pub fn value_from_json(
+    path: &str,
+    ty: Ty,
+    nullable: bool,
+    raw: &Json,
+) -> Result<Value, ContextError> {
     let bad = || wrong(path, ty, nullable, raw);
     Ok(match (ty, raw) {
         (_, Json::Null) if nullable => Value::Null,

@@ -60,5 +60,8 @@ pub fn create_table(table: &Table, dialect: Dialect) -> String {
 
 /// `CREATE TABLE` for every declared table.
 pub fn create_tables(set: &PolicySet, dialect: Dialect) -> String {
-    set.tables.iter().map(|t| create_table(t, dialect)).collect()
+    set.tables
+        .iter()
+        .map(|t| create_table(t, dialect))
+        .collect()
 }
