@@ -100,6 +100,10 @@ pub struct Comment {
 }
 
 #[derive(Clone, Debug, PartialEq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "items are few and built once per file; boxing would only add noise"
+)]
 pub enum Item {
     Context(ContextBlock),
     Table(TableDecl),
