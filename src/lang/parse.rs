@@ -6,7 +6,7 @@ use pest::Parser as _;
 
 use super::ast::*;
 use super::diag::Diagnostic;
-use super::scan::{scan, MAX_NESTING};
+use super::scan::{scan, trim_trivia, MAX_NESTING};
 
 #[derive(pest_derive::Parser)]
 #[grammar = "../grammar/policy.pest"]
@@ -42,7 +42,7 @@ pub fn parse_file(file: FileId, source: &str) -> Result<PolicyFile, Vec<Diagnost
         std::thread::Builder::new()
             .name("rampart-parse".into())
             .stack_size(PARSE_STACK_BYTES)
-            .spawn_scoped(scope, || parse_items(file, source))
+            .spawn_scoped(scope, || parse_items(file, source, &scanned.comments))
             .map_err(|e| {
                 vec![Diagnostic::error(
                     Span::new(file, 0, 0),
@@ -106,13 +106,19 @@ fn shift_expr(expr: &mut Expr, by: u32) {
     });
 }
 
-fn parse_items(file: FileId, source: &str) -> Result<Vec<Item>, Vec<Diagnostic>> {
+fn parse_items(
+    file: FileId,
+    source: &str,
+    comments: &[Comment],
+) -> Result<Vec<Item>, Vec<Diagnostic>> {
     let mut pairs = match Grammar::parse(Rule::file, source) {
         Ok(pairs) => pairs,
         Err(error) => return Err(vec![super::syntax_error::describe(file, source, &error)]),
     };
     let mut builder = Builder {
         file,
+        source,
+        comments,
         errors: Vec::new(),
     };
     let mut items = Vec::new();
@@ -136,8 +142,11 @@ fn parse_items(file: FileId, source: &str) -> Result<Vec<Item>, Vec<Diagnostic>>
 
 type Built<T> = Result<T, Diagnostic>;
 
-struct Builder {
+struct Builder<'s> {
     file: FileId,
+    source: &'s str,
+    /// Comments in source order, to keep them out of spans.
+    comments: &'s [Comment],
     errors: Vec<Diagnostic>,
 }
 
@@ -147,10 +156,11 @@ struct Sized {
     height: u32,
 }
 
-impl Builder {
+impl Builder<'_> {
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let s = pair.as_span();
-        Span::new(self.file, s.start(), s.end())
+        let end = trim_trivia(self.source, self.comments, s.start(), s.end());
+        Span::new(self.file, s.start(), end)
     }
 
     fn item(&mut self, pair: Pair<'_, Rule>) -> Built<Item> {
