@@ -108,6 +108,15 @@ pub fn load_str(name: &str, text: &str) -> Loaded {
     loaded
 }
 
+/// Like [`load_str`], for bytes that may not be UTF-8.
+pub fn load_bytes(name: &str, bytes: Vec<u8>) -> Loaded {
+    let mut loaded = Loaded::default();
+    let (_, parsed) = add_bytes(&mut loaded.sources, name.to_string(), bytes);
+    loaded.add(parsed);
+    loaded.require_declarations(&format!("`{name}`"));
+    loaded
+}
+
 /// The policy files that `paths` name: files as given, directories expanded
 /// to their `.policy` files, recursively and sorted; each file once.
 pub fn policy_paths(paths: &[impl AsRef<Path>]) -> Result<Vec<PathBuf>, LoadError> {

@@ -3,6 +3,7 @@
 
 pub mod ast;
 pub mod diag;
+pub mod fmt;
 pub mod load;
 pub mod model;
 pub mod parse;
