@@ -114,18 +114,19 @@ pub(super) fn place<'c>(
     placement
 }
 
-/// Where a comment starting at `at` belongs, given the slots in source order.
+/// Where a comment starting at `at` belongs, given the slots in source order
+/// (a binary search: files may hold many thousands of items and comments).
 fn locate(source: &str, sorted: &[(usize, Slot)], at: usize) -> Place {
-    if let Some((i, _)) = sorted.iter().find(|(_, s)| s.start <= at && at < s.end) {
-        return Place::Inside(*i);
-    }
-    let before = sorted.iter().rev().find(|(_, s)| s.end <= at);
-    if let Some((i, slot)) = before {
+    let next = sorted.partition_point(|(_, s)| s.start <= at);
+    if let Some((i, slot)) = next.checked_sub(1).and_then(|k| sorted.get(k)) {
+        if at < slot.end {
+            return Place::Inside(*i);
+        }
         if !source.get(slot.end..at).unwrap_or("\n").contains('\n') {
             return Place::Trailing(*i);
         }
     }
-    match sorted.iter().find(|(_, s)| s.start > at) {
+    match sorted.get(next) {
         Some((i, _)) => Place::Leading(*i),
         None => Place::Dangling,
     }
