@@ -2,6 +2,10 @@
 //! subcommand lives in a file of its own (`check_cmd.rs`, `fmt_cmd.rs`, …).
 
 mod check_cmd;
+mod emit_cmd;
+mod engine_args;
+mod eval_cmd;
+mod explain_cmd;
 mod fmt_cmd;
 mod output;
 
@@ -32,6 +36,12 @@ pub enum Command {
     Check(check_cmd::CheckArgs),
     /// Rewrite policy files in canonical form, comments kept
     Fmt(fmt_cmd::FmtArgs),
+    /// Show the combined, tenant-specialised predicate for a table and command
+    Explain(explain_cmd::ExplainArgs),
+    /// Decide one row with every evaluator
+    Eval(eval_cmd::EvalArgs),
+    /// Print native PostgreSQL DDL (ENABLE/FORCE RLS, CREATE POLICY) for a policy set
+    EmitPostgres(emit_cmd::EmitArgs),
 }
 
 /// How diagnostics are printed on stderr.
@@ -49,5 +59,8 @@ pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Check(args) => check_cmd::run(&args),
         Command::Fmt(args) => fmt_cmd::run(&args),
+        Command::Explain(args) => explain_cmd::run(&args),
+        Command::Eval(args) => eval_cmd::run(&args),
+        Command::EmitPostgres(args) => emit_cmd::run(&args),
     }
 }
