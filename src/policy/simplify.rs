@@ -114,8 +114,16 @@ pub fn specialise(expr: &TExpr, known: &KnownContext) -> Result<TExpr, EvalError
     })
 }
 
-/// Evaluates a node whose operands are all literals.
+/// Evaluates a node whose operands are all literals; a strict node with a
+/// `null` operand is `null` whatever the others are.
 fn fold_constant(expr: TExpr) -> Result<TExpr, EvalError> {
+    if strict_with_null(&expr.kind) {
+        return Ok(TExpr {
+            kind: TExprKind::Literal(Value::Null),
+            ty: expr.ty,
+            span: expr.span,
+        });
+    }
     let operands_constant = crate::policy::walk::children(&expr.kind)
         .iter()
         .all(|c| matches!(c.kind, TExprKind::Literal(_)));
@@ -140,6 +148,24 @@ fn fold_constant(expr: TExpr) -> Result<TExpr, EvalError> {
         ty: expr.ty,
         span: expr.span,
     })
+}
+
+/// PostgreSQL's planner replaces a call of a strict function or operator
+/// with a constant `null` operand by `null` without evaluating the others
+/// (`simplify_function`), so `(amount / 0) = NULL` is null, not an error.
+/// `x in [a, …]` with a null `x` is strict too (`= ANY` of the items, or
+/// `x = a OR …` for items that read columns); an empty list is a constant.
+fn strict_with_null(kind: &TExprKind) -> bool {
+    let null = |e: &TExpr| e.kind == TExprKind::Literal(Value::Null);
+    match kind {
+        TExprKind::Binary(BinaryOp::And | BinaryOp::Or, _, _) => false,
+        TExprKind::Binary(_, l, r) => null(l) || null(r),
+        TExprKind::Neg(e) | TExprKind::IntToFloat(e) => null(e),
+        TExprKind::Like { expr, pattern, .. } => null(expr) || null(pattern),
+        TExprKind::Call(_, args) => args.iter().any(null),
+        TExprKind::InList { expr, items, .. } => !items.is_empty() && null(expr),
+        _ => false,
+    }
 }
 
 /// `and` / `or`: the left operand first; a deciding constant (`false` for

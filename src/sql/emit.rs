@@ -324,11 +324,23 @@ impl<'a> Emitter<'a> {
             }
             TExprKind::Literal(Value::Null) => Ok(value_expr(sql::Value::Null)),
             _ if self.dialect == Dialect::Postgres => {
+                // `= ANY(SELECT …)` (with any number of parentheses) would
+                // compare with the rows of the subquery, not the elements of
+                // the array it yields: a cast to the set's own type (free)
+                // makes the operand an expression.
+                let array_type = if set.ty == Ty::IntSet {
+                    "bigint[]"
+                } else {
+                    "text[]"
+                };
+                let array = cast(
+                    self.expr(set, scope)?,
+                    DataType::Custom(ObjectName::from(vec![Ident::new(array_type)]), vec![]),
+                );
                 let any = sql::Expr::AnyOp {
                     left: Box::new(x_sql),
                     compare_op: BinaryOperator::Eq,
-                    // `= ANY((SELECT …))`: the array the subquery returns, not its rows.
-                    right: Box::new(sql::Expr::Nested(Box::new(self.expr(set, scope)?))),
+                    right: Box::new(array),
                     is_some: false,
                 };
                 Ok(if negated {

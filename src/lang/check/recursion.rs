@@ -38,14 +38,38 @@ fn exists_tables(expr: &TExpr, out: &mut Vec<(usize, Span)>) {
     }
 }
 
+/// Whether an expression reads a context field: in native DDL that is a
+/// sub-query (`(SELECT current_setting(…))`), as an `exists` is.
+fn reads_context(expr: &TExpr) -> bool {
+    matches!(expr.kind, TExprKind::Context(_)) || children(expr).into_iter().any(reads_context)
+}
+
+/// Whether a policy becomes a sub-query in native DDL: an `exists`, a
+/// context field, or `to` roles (a test on the `roles` setting).
+fn has_subquery(policy: &Policy) -> bool {
+    let mut read = Vec::new();
+    for e in policy.using.iter().chain(policy.check.iter()) {
+        exists_tables(e, &mut read);
+    }
+    policy.roles.is_some()
+        || !read.is_empty()
+        || policy
+            .using
+            .iter()
+            .chain(policy.check.iter())
+            .any(reads_context)
+}
+
 /// Reports each policy from which PostgreSQL's expansion of row security
 /// would meet its own table again while that table's policies are active.
 ///
 /// A policy on `t` reads each table its `exists` names through that table's
 /// SELECT policies, and so on. PostgreSQL fails when it re-enters a table
-/// whose SELECT policies contain an `exists` (a sub-query) while expanding
-/// that same table; a table whose SELECT policies have none ends the chain.
-/// Open tables have no policies, so they end it too.
+/// whose SELECT policies contain a sub-query while expanding that same
+/// table. In the native DDL every context field is read by a sub-query, so
+/// an `exists`, a context field or `to` roles all count; a table whose SELECT
+/// policies have none ends the chain. Open tables have no policies, so they
+/// end it too.
 pub fn check(set: &PolicySet, policies: &[(usize, Policy)], diags: &mut Vec<Diagnostic>) {
     let reads: Vec<Vec<(usize, Span)>> = policies
         .iter()
@@ -66,8 +90,16 @@ pub fn check(set: &PolicySet, policies: &[(usize, Policy)], diags: &mut Vec<Diag
             }
         }
     }
+    let mut select_subqueries = vec![false; set.tables.len()];
+    for (table, policy) in policies {
+        if policy.applies_to(Command::Select) && has_subquery(policy) {
+            if let Some(flag) = select_subqueries.get_mut(*table) {
+                *flag = true;
+            }
+        }
+    }
     for (index, ((table, policy), read)) in policies.iter().zip(&reads).enumerate() {
-        let reenters = select_reads.get(*table).is_some_and(|e| !e.is_empty());
+        let reenters = select_subqueries.get(*table).copied().unwrap_or(false);
         if read.is_empty() || !reenters {
             continue;
         }
