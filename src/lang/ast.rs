@@ -100,6 +100,10 @@ pub struct Comment {
 }
 
 #[derive(Clone, Debug, PartialEq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a file holds a few dozen items; boxing policies would only add noise"
+)]
 pub enum Item {
     Context(ContextBlock),
     Table(TableDecl),

@@ -136,7 +136,10 @@ pub struct PolicySet {
 
 impl PolicySet {
     pub fn table(&self, name: &QualifiedName) -> Option<(usize, &Table)> {
-        self.tables.iter().enumerate().find(|(_, t)| &t.name == name)
+        self.tables
+            .iter()
+            .enumerate()
+            .find(|(_, t)| &t.name == name)
     }
 
     /// Finds a table by an unqualified or qualified name as text
@@ -192,7 +195,10 @@ pub struct Table {
 
 impl Table {
     pub fn column(&self, name: &str) -> Option<(usize, &Column)> {
-        self.columns.iter().enumerate().find(|(_, c)| c.name == name)
+        self.columns
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.name == name)
     }
 }
 
@@ -268,7 +274,10 @@ pub enum TExprKind {
     Context(usize),
     /// A column of the table bound by an enclosing `exists`: `level` 0 is the
     /// outermost `exists`.
-    ExistsColumn { level: usize, column: usize },
+    ExistsColumn {
+        level: usize,
+        column: usize,
+    },
     Not(Box<TExpr>),
     Neg(Box<TExpr>),
     /// An `int` used where a `float` is needed (inserted by the checker).

@@ -66,23 +66,25 @@ pub fn parse_file(file: FileId, source: &str) -> Result<PolicyFile, Vec<Diagnost
 
 /// Parses a single expression (as used by tests, the CLI and generators).
 pub fn parse_expr(file: FileId, source: &str) -> Result<Expr, Vec<Diagnostic>> {
-    let wrapped = format!("quota {{ tier x when {source} }}");
+    const PREFIX: &str = "quota { tier x when ";
+    let wrapped = format!("{PREFIX}{source} }}");
     // Reuse the file parser so limits and threading are the same; spans are
     // shifted back to the caller's text.
-    let offset = "quota { tier x when ".len();
+    let offset = u32::try_from(PREFIX.len()).unwrap_or(0);
     let shift = |mut d: Diagnostic| {
-        d.span.start = d.span.start.saturating_sub(offset as u32);
-        d.span.end = d.span.end.saturating_sub(offset as u32);
+        d.span.start = d.span.start.saturating_sub(offset);
+        d.span.end = d.span.end.saturating_sub(offset);
         d
     };
-    let parsed = parse_file(file, &wrapped).map_err(|ds| ds.into_iter().map(shift).collect::<Vec<_>>())?;
+    let parsed =
+        parse_file(file, &wrapped).map_err(|ds| ds.into_iter().map(shift).collect::<Vec<_>>())?;
     match parsed.items.into_iter().next() {
         Some(Item::Quota(QuotaRules { rules, .. })) => match rules.into_iter().next() {
             Some(QuotaRule {
                 when: Some(mut expr),
                 ..
             }) => {
-                shift_expr(&mut expr, offset as u32);
+                shift_expr(&mut expr, offset);
                 Ok(expr)
             }
             _ => Err(vec![Diagnostic::error(
@@ -214,10 +216,8 @@ impl Builder {
         let mut fields = Vec::new();
         for p in pair.into_inner() {
             match p.as_rule() {
-                Rule::context_kind => {
-                    if p.as_str().eq_ignore_ascii_case("request") {
-                        kind = ContextKind::Request;
-                    }
+                Rule::context_kind if p.as_str().eq_ignore_ascii_case("request") => {
+                    kind = ContextKind::Request;
                 }
                 Rule::field_decl => {
                     let fspan = self.span(&p);
@@ -389,10 +389,7 @@ impl Builder {
                 };
                 self.errors.push(Diagnostic::error(
                     pspan,
-                    format!(
-                        "duplicate `{word}` clause in policy `{}`",
-                        policy.name.name
-                    ),
+                    format!("duplicate `{word}` clause in policy `{}`", policy.name.name),
                 ));
             }
         }
@@ -467,7 +464,10 @@ impl Builder {
     fn quota_rules(&mut self, pair: Pair<'_, Rule>) -> Built<QuotaRules> {
         let span = self.span(&pair);
         let mut rules = Vec::new();
-        for p in pair.into_inner().filter(|q| q.as_rule() == Rule::quota_rule) {
+        for p in pair
+            .into_inner()
+            .filter(|q| q.as_rule() == Rule::quota_rule)
+        {
             let rspan = self.span(&p);
             let mut inner = p
                 .into_inner()
@@ -913,7 +913,9 @@ fn timestamp(text: &str, span: Span) -> Built<i64> {
     let parsed = chrono::DateTime::parse_from_rfc3339(text).map_err(|e| {
         Diagnostic::error(
             span,
-            format!("invalid timestamp `{text}`: {e} (expected RFC 3339, like `2026-01-01T00:00:00Z`)"),
+            format!(
+                "invalid timestamp `{text}`: {e} (expected RFC 3339, like `2026-01-01T00:00:00Z`)"
+            ),
         )
     })?;
     Ok(parsed.timestamp_micros())

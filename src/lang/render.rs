@@ -28,7 +28,9 @@ pub(super) fn render_text(map: &SourceMap, diagnostics: &[Diagnostic]) -> String
         labels.extend(diagnostic.related.iter().map(|(span, label)| {
             Label::secondary(span.file as usize, span.range()).with_message(label.clone())
         }));
-        let report = report.with_labels(labels).with_notes(diagnostic.notes.clone());
+        let report = report
+            .with_labels(labels)
+            .with_notes(diagnostic.notes.clone());
         match term::emit_into_string(&config, &files, &report) {
             // The first line is codespan's own header; ours stands above it.
             Ok(snippet) => {

@@ -13,11 +13,16 @@ pub fn describe(file: FileId, source: &str, error: &Error<Rule>) -> Diagnostic {
         InputLocation::Span((s, e)) => (s, e),
     };
     let found = found_at(source, start);
-    let end = if end > start { end } else { start + found.len() };
+    let end = if end > start {
+        end
+    } else {
+        start + found.len()
+    };
     let span = Span::new(file, start, end.min(source.len()));
     let message = match &error.variant {
         ErrorVariant::ParsingError { positives, .. } => {
-            let mut expected: Vec<&'static str> = positives.iter().filter_map(|r| name(*r)).collect();
+            let mut expected: Vec<&'static str> =
+                positives.iter().filter_map(|r| name(*r)).collect();
             expected.sort_unstable();
             expected.dedup();
             let found = if found.is_empty() {
@@ -28,7 +33,9 @@ pub fn describe(file: FileId, source: &str, error: &Error<Rule>) -> Diagnostic {
             match expected.as_slice() {
                 [] => format!("unexpected {found}"),
                 [one] => format!("expected {one}, found {found}"),
-                [init @ .., last] => format!("expected {} or {last}, found {found}", init.join(", ")),
+                [init @ .., last] => {
+                    format!("expected {} or {last}, found {found}", init.join(", "))
+                }
             }
         }
         ErrorVariant::CustomError { message } => message.clone(),
@@ -70,9 +77,11 @@ fn name(rule: Rule) -> Option<&'static str> {
         Rule::quota_rules | Rule::tenant_quota | Rule::kw_quota => "`quota`",
         Rule::context_kind | Rule::kw_tenant => "`tenant`",
         Rule::kw_request => "`request`",
-        Rule::field_decl | Rule::column_decl | Rule::ident | Rule::bare_ident | Rule::quoted_ident => {
-            "a name"
-        }
+        Rule::field_decl
+        | Rule::column_decl
+        | Rule::ident
+        | Rule::bare_ident
+        | Rule::quoted_ident => "a name",
         Rule::table_name | Rule::table_name_ref => "a table name",
         Rule::type_expr | Rule::scalar_type | Rule::set_type | Rule::kw_set => {
             "a type (`int`, `float`, `bool`, `text`, `timestamp`, `set<…>`)"
