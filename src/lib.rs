@@ -2,3 +2,6 @@
 //! policy language compiled per tenant. See `ARCHITECTURE.md` for the map.
 
 pub mod lang;
+
+#[cfg(feature = "arbitrary")]
+pub mod gen;
