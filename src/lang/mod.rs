@@ -2,6 +2,7 @@
 //! diagnostics. Nothing here knows about SQL.
 
 pub mod ast;
+pub mod check;
 pub mod diag;
 pub mod model;
 pub mod parse;
@@ -9,6 +10,7 @@ pub mod print;
 mod render;
 
 pub use ast::*;
+pub use check::{check, Checked};
 pub use diag::{Diagnostic, Severity, SourceMap};
 mod scan;
 mod syntax_error;

@@ -69,11 +69,10 @@ pub fn parse_file(file: FileId, source: &str) -> Result<PolicyFile, Vec<Diagnost
 
 /// Parses a single expression (as used by tests, the CLI and generators).
 pub fn parse_expr(file: FileId, source: &str) -> Result<Expr, Vec<Diagnostic>> {
-    const PREFIX: &str = "quota { tier x when ";
-    let wrapped = format!("{PREFIX}{source} }}");
+    let wrapped = format!("quota {{ tier x when {source} }}");
     // Reuse the file parser so limits and threading are the same; spans are
     // shifted back to the caller's text.
-    let offset = u32::try_from(PREFIX.len()).unwrap_or(0);
+    let offset = u32::try_from("quota { tier x when ".len()).unwrap_or(0);
     let shift = |mut d: Diagnostic| {
         d.span.start = d.span.start.saturating_sub(offset);
         d.span.end = d.span.end.saturating_sub(offset);
@@ -151,9 +150,31 @@ struct Sized {
 }
 
 impl Builder {
+    /// Where a pair's text starts and its last token ends: pest's own span
+    /// also covers the whitespace and comments skipped after an optional or
+    /// repeated tail (`a ~ (op ~ b)*`), which would misplace diagnostics.
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
-        let s = pair.as_span();
-        Span::new(self.file, s.start(), s.end())
+        let whole = pair.as_span();
+        let mut last = pair.clone();
+        while let Some(child) = last.clone().into_inner().last() {
+            last = child;
+        }
+        // After the last token that is a pair come only punctuation (`)`,
+        // `}`, `;`…), whitespace and comments: keep the punctuation.
+        let from = last.as_span().end();
+        let tail = pair.as_str().get(from - whole.start()..).unwrap_or("");
+        let mut end = from;
+        let mut in_comment = false;
+        for (i, c) in tail.char_indices() {
+            if in_comment {
+                in_comment = c != '\n';
+            } else if c == '#' {
+                in_comment = true;
+            } else if !(c.is_whitespace() || c == '\u{feff}') {
+                end = from + i + c.len_utf8();
+            }
+        }
+        Span::new(self.file, whole.start(), end)
     }
 
     fn item(&mut self, pair: Pair<'_, Rule>) -> Built<Item> {

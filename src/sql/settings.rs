@@ -1,0 +1,38 @@
+//! Reading context fields from PostgreSQL settings, for native DDL:
+//! `rampart.<block>_<field>`, text form, empty meaning null where nullable.
+
+use sqlparser::ast::{self as sql, DataType, Ident, ObjectName};
+
+use crate::lang::model::{ContextField, Ty};
+
+use super::emit::{cast, function, text_literal, value_expr};
+use super::template::scalar_subquery;
+
+/// The setting that holds a context field: `rampart.tenant_id`.
+pub fn setting_name(field: &ContextField) -> String {
+    format!("rampart.{}_{}", field.block.keyword(), field.name)
+}
+
+/// `(SELECT CAST(current_setting('rampart.tenant_id') AS …))`, read once per statement.
+pub fn read_setting(field: &ContextField) -> sql::Expr {
+    let name = text_literal(&setting_name(field)).unwrap_or_else(|_| value_expr(sql::Value::Null));
+    let mut text = function("current_setting", vec![name]);
+    if field.ty.nullable {
+        let empty = value_expr(sql::Value::SingleQuotedString(String::new()));
+        text = function("nullif", vec![text, empty]);
+    }
+    let typed = match field.ty.ty {
+        Ty::Text | Ty::Null => text,
+        Ty::Int => cast(text, DataType::BigInt(None)),
+        Ty::Float => cast(text, DataType::DoublePrecision),
+        Ty::Bool => cast(text, DataType::Boolean),
+        Ty::Timestamp => cast(text, custom("timestamptz")),
+        Ty::TextSet => cast(text, custom("text[]")),
+        Ty::IntSet => cast(text, custom("bigint[]")),
+    };
+    scalar_subquery(typed.clone()).unwrap_or(typed)
+}
+
+fn custom(name: &str) -> DataType {
+    DataType::Custom(ObjectName::from(vec![Ident::new(name)]), vec![])
+}

@@ -1,0 +1,72 @@
+//! Query shapes built by parsing one fixed template and filling its parts
+//! with tree nodes: sqlparser's structs are large, and no text is spliced.
+
+use sqlparser::ast::{
+    self as sql, Ident, ObjectName, Query, SelectItem, SetExpr, TableAlias, TableFactor,
+};
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+
+use crate::lang::model::QualifiedName;
+
+use super::EmitError;
+
+fn parse_query(template: &str) -> Result<Query, EmitError> {
+    let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, template)
+        .map_err(|_| EmitError::Internal("template does not parse"))?;
+    match statements.pop() {
+        Some(sql::Statement::Query(q)) => Ok(*q),
+        _ => Err(EmitError::Internal("template is not a query")),
+    }
+}
+
+fn select_mut(query: &mut Query) -> Result<&mut sql::Select, EmitError> {
+    match query.body.as_mut() {
+        SetExpr::Select(select) => Ok(select),
+        _ => Err(EmitError::Internal("template is not a SELECT")),
+    }
+}
+
+/// The table name as a quoted object name: `"audit"."events"`.
+pub fn object_name(name: &QualifiedName) -> ObjectName {
+    let mut parts = Vec::new();
+    if let Some(schema) = &name.schema {
+        parts.push(Ident::with_quote('"', schema.as_str()));
+    }
+    parts.push(Ident::with_quote('"', name.name.as_str()));
+    ObjectName::from(parts)
+}
+
+/// `SELECT 1 FROM "table" AS "alias" WHERE selection`
+pub fn select_one_from(
+    table: &QualifiedName,
+    alias: &str,
+    selection: sql::Expr,
+) -> Result<Query, EmitError> {
+    let mut query = parse_query("SELECT 1 FROM t AS a WHERE TRUE")?;
+    let select = select_mut(&mut query)?;
+    select.selection = Some(selection);
+    let from = select
+        .from
+        .first_mut()
+        .ok_or(EmitError::Internal("template has no FROM"))?;
+    if let TableFactor::Table { name, alias: a, .. } = &mut from.relation {
+        *name = object_name(table);
+        if let Some(TableAlias {
+            name: alias_name, ..
+        }) = a
+        {
+            *alias_name = Ident::with_quote('"', alias);
+        }
+    }
+    Ok(query)
+}
+
+/// `(SELECT expr)`: a scalar subquery, which PostgreSQL evaluates once per
+/// statement when it reads nothing from the outer query.
+pub fn scalar_subquery(expr: sql::Expr) -> Result<sql::Expr, EmitError> {
+    let mut query = parse_query("SELECT 1")?;
+    let select = select_mut(&mut query)?;
+    select.projection = vec![SelectItem::UnnamedExpr(expr)];
+    Ok(sql::Expr::Subquery(Box::new(query)))
+}
