@@ -1,5 +1,5 @@
-//! Fuzz target: any text → parse → print → parse again. The parser never
-//! panics or reports an internal error, and every tree it returns round-trips.
+//! Fuzz target: any text → parse → print → parse again → check. Nothing panics,
+//! the parser reports no internal error, and every tree it returns round-trips.
 
 #![no_main]
 
@@ -18,6 +18,7 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     assert_round_trip(&ast);
+    rampart::lang::check(std::slice::from_ref(&ast));
 });
 
 /// Rejecting input is fine; an "internal error" means the parser broke.
