@@ -1,10 +1,17 @@
 //! Rampart: row-level security and tenant isolation for SQL, from a small
 //! policy language compiled per tenant. See `ARCHITECTURE.md` for the map.
 
+pub mod engine;
+pub mod error;
 pub mod exec;
 pub mod lang;
 pub mod policy;
 pub mod sql;
+
+pub use engine::{Context, Engine, ExplainedPredicate, Explanation, Verdict};
+pub use error::Error;
+pub use lang::Command;
+pub use sql::Dialect;
 
 #[cfg(feature = "arbitrary")]
 pub mod gen;

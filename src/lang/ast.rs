@@ -99,12 +99,10 @@ pub struct Comment {
     pub span: Span,
 }
 
-// Items are few and built once per load; boxing the policy would only add noise.
-#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
-#[expect(
+#[allow(
     clippy::large_enum_variant,
-    reason = "a file holds few items; boxing would only add noise to every match"
+    reason = "items are few and built once per file; boxing would only add noise"
 )]
 pub enum Item {
     Context(ContextBlock),

@@ -4,6 +4,8 @@
 pub mod ast;
 pub mod check;
 pub mod diag;
+pub mod fmt;
+pub mod load;
 pub mod model;
 pub mod parse;
 pub mod print;

@@ -7,7 +7,7 @@ use pest::Parser as _;
 
 use super::ast::*;
 use super::diag::Diagnostic;
-use super::scan::scan;
+use super::scan::{scan, trim_trivia};
 
 mod expr;
 
@@ -45,7 +45,7 @@ pub fn parse_file(file: FileId, source: &str) -> Result<PolicyFile, Vec<Diagnost
         std::thread::Builder::new()
             .name("rampart-parse".into())
             .stack_size(PARSE_STACK_BYTES)
-            .spawn_scoped(scope, || parse_items(file, source))
+            .spawn_scoped(scope, || parse_items(file, source, &scanned.comments))
             .map_err(|e| {
                 vec![Diagnostic::error(
                     Span::new(file, 0, 0),
@@ -72,7 +72,8 @@ pub fn parse_expr(file: FileId, source: &str) -> Result<Expr, Vec<Diagnostic>> {
     let wrapped = format!("quota {{ tier x when {source} }}");
     // Reuse the file parser so limits and threading are the same; spans are
     // shifted back to the caller's text.
-    let offset = u32::try_from("quota { tier x when ".len()).unwrap_or(0);
+    const PREFIX: &str = "quota { tier x when ";
+    let offset = u32::try_from(PREFIX.len()).unwrap_or(0);
     let shift = |mut d: Diagnostic| {
         d.span.start = d.span.start.saturating_sub(offset);
         d.span.end = d.span.end.saturating_sub(offset);
@@ -108,13 +109,19 @@ fn shift_expr(expr: &mut Expr, by: u32) {
     });
 }
 
-fn parse_items(file: FileId, source: &str) -> Result<Vec<Item>, Vec<Diagnostic>> {
+fn parse_items(
+    file: FileId,
+    source: &str,
+    comments: &[Comment],
+) -> Result<Vec<Item>, Vec<Diagnostic>> {
     let mut pairs = match Grammar::parse(Rule::file, source) {
         Ok(pairs) => pairs,
         Err(error) => return Err(vec![super::syntax_error::describe(file, source, &error)]),
     };
     let mut builder = Builder {
         file,
+        source,
+        comments,
         errors: Vec::new(),
     };
     let mut items = Vec::new();
@@ -138,8 +145,11 @@ fn parse_items(file: FileId, source: &str) -> Result<Vec<Item>, Vec<Diagnostic>>
 
 type Built<T> = Result<T, Diagnostic>;
 
-struct Builder {
+struct Builder<'s> {
     file: FileId,
+    source: &'s str,
+    /// Comments in source order, to keep them out of spans.
+    comments: &'s [Comment],
     errors: Vec<Diagnostic>,
 }
 
@@ -149,32 +159,11 @@ struct Sized {
     height: u32,
 }
 
-impl Builder {
-    /// Where a pair's text starts and its last token ends: pest's own span
-    /// also covers the whitespace and comments skipped after an optional or
-    /// repeated tail (`a ~ (op ~ b)*`), which would misplace diagnostics.
+impl Builder<'_> {
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
-        let whole = pair.as_span();
-        let mut last = pair.clone();
-        while let Some(child) = last.clone().into_inner().last() {
-            last = child;
-        }
-        // After the last token that is a pair come only punctuation (`)`,
-        // `}`, `;`…), whitespace and comments: keep the punctuation.
-        let from = last.as_span().end();
-        let tail = pair.as_str().get(from - whole.start()..).unwrap_or("");
-        let mut end = from;
-        let mut in_comment = false;
-        for (i, c) in tail.char_indices() {
-            if in_comment {
-                in_comment = c != '\n';
-            } else if c == '#' {
-                in_comment = true;
-            } else if !(c.is_whitespace() || c == '\u{feff}') {
-                end = from + i + c.len_utf8();
-            }
-        }
-        Span::new(self.file, whole.start(), end)
+        let s = pair.as_span();
+        let end = trim_trivia(self.source, self.comments, s.start(), s.end());
+        Span::new(self.file, s.start(), end)
     }
 
     fn item(&mut self, pair: Pair<'_, Rule>) -> Built<Item> {

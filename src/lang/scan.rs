@@ -98,3 +98,25 @@ fn starts_word(bytes: &[u8], i: usize, word: &[u8]) -> bool {
         .is_some_and(|w| w.eq_ignore_ascii_case(word))
         && !bytes.get(end).is_some_and(|&c| is_ident_byte(c))
 }
+
+/// The end of `source[start..end]` with trailing whitespace and comments
+/// removed. pest's spans for rules ending in an optional or repeated part take
+/// in the trivia after the last token; this cuts it off again. `comments` are
+/// those [`scan`] found, in source order.
+pub fn trim_trivia(source: &str, comments: &[Comment], start: usize, end: usize) -> usize {
+    let is_trivia = |c: char| matches!(c, ' ' | '\t' | '\r' | '\n' | '\u{feff}');
+    let mut end = end.min(source.len());
+    loop {
+        end = source
+            .get(start..end)
+            .map_or(end, |s| start + s.trim_end_matches(is_trivia).len());
+        // The last comment starting before `end`: does `end` fall inside it?
+        let i = comments.partition_point(|c| (c.span.start as usize) < end);
+        match i.checked_sub(1).and_then(|i| comments.get(i)) {
+            Some(c) if c.span.start as usize >= start && end <= c.span.end as usize => {
+                end = c.span.start as usize;
+            }
+            _ => return end,
+        }
+    }
+}

@@ -70,6 +70,8 @@ fn found_at(source: &str, pos: usize) -> String {
 fn name(rule: Rule) -> Option<&'static str> {
     Some(match rule {
         Rule::EOI => "the end of the file",
+        // pest names the whole file when the very first declaration fails.
+        Rule::file => "a declaration (`context`, `table`, `policy`, `tier` or `quota`)",
         Rule::context_block | Rule::kw_context => "`context`",
         Rule::table_decl | Rule::kw_table | Rule::open_flag | Rule::kw_open => "`table`",
         Rule::policy_decl | Rule::kw_policy => "`policy`",

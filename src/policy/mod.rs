@@ -5,6 +5,7 @@
 pub mod combine;
 pub mod context;
 pub mod interp;
+pub mod print;
 pub mod simplify;
 pub mod walk;
 

@@ -327,7 +327,8 @@ impl<'a> Emitter<'a> {
                 let any = sql::Expr::AnyOp {
                     left: Box::new(x_sql),
                     compare_op: BinaryOperator::Eq,
-                    right: Box::new(nested(self.expr(set, scope)?)),
+                    // `= ANY((SELECT …))`: the array the subquery returns, not its rows.
+                    right: Box::new(sql::Expr::Nested(Box::new(self.expr(set, scope)?))),
                     is_some: false,
                 };
                 Ok(if negated {

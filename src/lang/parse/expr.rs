@@ -8,7 +8,7 @@ use crate::lang::ast::*;
 use crate::lang::diag::Diagnostic;
 use crate::lang::scan::MAX_NESTING;
 
-impl Builder {
+impl Builder<'_> {
     /// Builds an expression; `depth` is the nesting so far (parentheses,
     /// prefix `not` / `-`, lists, calls and `exists`).
     pub(super) fn expr(&self, pair: Pair<'_, Rule>, depth: u32) -> Built<Sized> {

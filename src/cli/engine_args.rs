@@ -1,0 +1,59 @@
+//! Arguments shared by the subcommands that run a policy set against a
+//! context (`-p PATH`, `-c CONTEXT`), and turning library errors into exit codes.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use rampart::{Context, Engine, Error};
+
+use super::{output, EXIT_REFUSED, EXIT_USAGE};
+
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// A `.policy` file or a directory of them
+    #[arg(short = 'p', long = "policies", value_name = "PATH")]
+    pub policies: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ContextArgs {
+    /// The context as JSON text, or `@file.json`
+    #[arg(short = 'c', long = "context", value_name = "CONTEXT")]
+    pub context: String,
+}
+
+/// Loads the policy set, printing why not on failure.
+pub fn engine(args: &PolicyArgs) -> Result<Engine, u8> {
+    Engine::load(&args.policies).map_err(report)
+}
+
+/// Reads `-c`: JSON text or `@file`.
+pub fn context(args: &ContextArgs) -> Result<Context, u8> {
+    let text = match args.context.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path).map_err(|e| {
+            output::stderr(&format!("error: cannot read context file `{path}`: {e}\n"));
+            EXIT_USAGE
+        })?,
+        None => args.context.clone(),
+    };
+    Context::from_json(&text).map_err(report)
+}
+
+/// Prints an error as `error[SQLSTATE]: message` and gives its exit code.
+pub fn report(error: Error) -> u8 {
+    match &error {
+        Error::Policy { rendered, count } => {
+            output::stderr(rendered);
+            output::stderr(&format!("refused: {count} error(s) in the policy set\n"));
+            EXIT_REFUSED
+        }
+        Error::Load(_) => {
+            output::stderr(&format!("error: {error}\n"));
+            EXIT_USAGE
+        }
+        _ => {
+            output::stderr(&format!("error[{}]: {error}\n", error.sqlstate()));
+            EXIT_REFUSED
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! The `rampart` command line: the argument types and exit codes. Each
+//! subcommand lives in a file of its own (`check_cmd.rs`, `fmt_cmd.rs`, …).
+
+mod check_cmd;
+mod emit_cmd;
+mod engine_args;
+mod eval_cmd;
+mod explain_cmd;
+mod fmt_cmd;
+mod output;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Success.
+pub const EXIT_OK: u8 = 0;
+/// The input was refused: policy errors, a failed check, files not formatted.
+pub const EXIT_REFUSED: u8 = 1;
+/// Usage or I/O problems.
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rampart",
+    version,
+    about = "Row-level security and tenant isolation for SQL, from a small policy language",
+    after_help = "Examples:\n  rampart check policies/saas\n  rampart fmt --check policies/\n\nExit codes: 0 ok, 1 input refused, 2 usage or I/O problem."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse and check policy files or directories of them
+    Check(check_cmd::CheckArgs),
+    /// Rewrite policy files in canonical form, comments kept
+    Fmt(fmt_cmd::FmtArgs),
+    /// Show the combined, tenant-specialised predicate for a table and command
+    Explain(explain_cmd::ExplainArgs),
+    /// Decide one row with every evaluator
+    Eval(eval_cmd::EvalArgs),
+    /// Print native PostgreSQL DDL (ENABLE/FORCE RLS, CREATE POLICY) for a policy set
+    EmitPostgres(emit_cmd::EmitArgs),
+}
+
+/// How diagnostics are printed on stderr.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ErrorFormat {
+    /// `file:line:col: error: message`, the source line and a caret
+    #[default]
+    Human,
+    /// One JSON object per line: severity, file, line, column, message
+    Json,
+}
+
+/// Runs a parsed command line and returns the process exit code.
+pub fn run(cli: Cli) -> u8 {
+    match cli.command {
+        Command::Check(args) => check_cmd::run(&args),
+        Command::Fmt(args) => fmt_cmd::run(&args),
+        Command::Explain(args) => explain_cmd::run(&args),
+        Command::Eval(args) => eval_cmd::run(&args),
+        Command::EmitPostgres(args) => emit_cmd::run(&args),
+    }
+}

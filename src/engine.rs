@@ -1,0 +1,340 @@
+//! `Engine` and `Context`: a loaded, checked policy set and the values of one
+//! request, with the questions users ask of them (explain, evaluate, DDL).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::Value as Json;
+
+use crate::error::Error;
+use crate::lang::load::{self, Loaded};
+use crate::lang::model::{PolicySet, TExpr, Value};
+use crate::lang::{self, Command};
+use crate::policy::combine::{combine, Clause, Combined};
+use crate::policy::context::{context_from_value, value_from_json};
+use crate::policy::interp::{evaluate, Env};
+use crate::policy::print::to_text;
+use crate::policy::specialise;
+use crate::sql::{ContextSource, Dialect, Emitter, Scope};
+
+/// A checked policy set, shared by every thread and session.
+///
+/// ```
+/// let engine = rampart::Engine::from_source("orders.policy", r#"
+///     context tenant { id: text }
+///     table orders { id: int, tenant_id: text }
+///     policy isolation on orders using tenant_id == tenant.id;
+/// "#)?;
+/// assert_eq!(engine.policy_set().tables.len(), 1);
+/// # Ok::<(), rampart::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Engine {
+    set: Arc<PolicySet>,
+}
+
+/// The context of one request, as JSON: `{"tenant": {…}, "request": {…}}`.
+/// It is checked against the policy set's declarations where it is used.
+///
+/// ```
+/// let ctx = rampart::Context::from_json(r#"{"tenant": {"id": "acme"}, "request": {}}"#)?;
+/// # Ok::<(), rampart::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Context {
+    json: Json,
+}
+
+impl Context {
+    /// Parses context JSON; fields are checked when the context is used.
+    pub fn from_json(text: &str) -> Result<Context, Error> {
+        let json: Json = serde_json::from_str(text)
+            .map_err(|e| crate::policy::context::ContextError::Json(e.to_string()))?;
+        Ok(Context { json })
+    }
+
+    /// The context as JSON.
+    pub fn as_json(&self) -> &Json {
+        &self.json
+    }
+}
+
+/// The verdict of the combined `using` and `check` for one row; `None` where
+/// the command has no such clause. `Some(None)` is SQL null.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub using: Option<Option<bool>>,
+    pub check: Option<Option<bool>>,
+}
+
+/// What `explain` reports for a table × command × context.
+#[derive(Clone, Debug)]
+pub struct Explanation {
+    pub table: String,
+    pub command: Command,
+    /// `(policy, why)` for each policy that applies.
+    pub applied: Vec<(String, String)>,
+    /// `(policy, why not)` for each that does not.
+    pub skipped: Vec<(String, String)>,
+    pub using: Option<ExplainedPredicate>,
+    pub check: Option<ExplainedPredicate>,
+}
+
+/// `(policy name, reason)` pairs.
+type Reasons = Vec<(String, String)>;
+
+/// One combined predicate, specialised for the context, in each form.
+#[derive(Clone, Debug)]
+pub struct ExplainedPredicate {
+    pub rampart: String,
+    pub postgres: String,
+    pub sqlite: String,
+}
+
+impl Engine {
+    /// Loads and checks a `.policy` file or a directory of them.
+    pub fn load(path: impl AsRef<Path>) -> Result<Engine, Error> {
+        Engine::from_loaded(load::load(&[path.as_ref()])?)
+    }
+
+    /// Parses and checks policy text given in memory.
+    pub fn from_source(name: &str, text: &str) -> Result<Engine, Error> {
+        Engine::from_loaded(load::load_str(name, text))
+    }
+
+    fn from_loaded(loaded: Loaded) -> Result<Engine, Error> {
+        let Loaded {
+            sources,
+            files,
+            mut diagnostics,
+        } = loaded;
+        let mut set = None;
+        if !diagnostics.iter().any(lang::Diagnostic::is_error) {
+            let checked = lang::check(&files);
+            set = checked.set;
+            diagnostics.extend(checked.diagnostics);
+        }
+        let errors: Vec<_> = diagnostics.into_iter().filter(|d| d.is_error()).collect();
+        match set {
+            Some(set) if errors.is_empty() => Ok(Engine { set: Arc::new(set) }),
+            _ => Err(Error::Policy {
+                count: errors.len(),
+                rendered: sources.render(&errors),
+            }),
+        }
+    }
+
+    /// The checked policy set.
+    pub fn policy_set(&self) -> &PolicySet {
+        &self.set
+    }
+
+    /// The context's values, checked against the declared fields.
+    pub fn context_values(&self, ctx: &Context) -> Result<Vec<Value>, Error> {
+        Ok(context_from_value(&self.set, &ctx.json)?)
+    }
+
+    fn table_index(&self, table: &str) -> Result<usize, Error> {
+        self.set
+            .table_by_text(table)
+            .map(|(i, _)| i)
+            .ok_or_else(|| Error::UnknownTable(table.to_string()))
+    }
+
+    /// Native PostgreSQL DDL (`ENABLE` / `FORCE ROW LEVEL SECURITY`, `CREATE POLICY`).
+    pub fn emit_postgres(&self) -> Result<String, Error> {
+        Ok(crate::sql::ddl::emit_postgres(&self.set)?)
+    }
+
+    /// The combined, context-specialised predicates for a table and command,
+    /// which policies took part and why.
+    pub fn explain(
+        &self,
+        ctx: &Context,
+        table: &str,
+        command: Command,
+    ) -> Result<Explanation, Error> {
+        let index = self.table_index(table)?;
+        let values = self.context_values(ctx)?;
+        let known: Vec<Option<Value>> = values.iter().cloned().map(Some).collect();
+        let using = combine(&self.set, index, command, Clause::Using);
+        let check = combine(&self.set, index, command, Clause::Check);
+        let (applied, skipped) = self.roles_report(&values, &using, &check, command);
+        let explained = |c: &Combined| -> Result<ExplainedPredicate, Error> {
+            let special = specialise(&c.expr, &known)?;
+            Ok(ExplainedPredicate {
+                rampart: to_text(&self.set, index, &special),
+                postgres: self.emit(index, &special, Dialect::Postgres, &known)?,
+                sqlite: self.emit(index, &special, Dialect::Sqlite, &known)?,
+            })
+        };
+        Ok(Explanation {
+            table: table.to_string(),
+            command,
+            applied,
+            skipped,
+            using: has_using(command).then(|| explained(&using)).transpose()?,
+            check: has_check(command).then(|| explained(&check)).transpose()?,
+        })
+    }
+
+    fn emit(
+        &self,
+        table: usize,
+        expr: &TExpr,
+        dialect: Dialect,
+        known: &[Option<Value>],
+    ) -> Result<String, Error> {
+        let name = self
+            .set
+            .tables
+            .get(table)
+            .map(|t| t.name.name.clone())
+            .unwrap_or_default();
+        let emitter = Emitter::new(&self.set, dialect, ContextSource::Literals, known);
+        Ok(emitter
+            .expr(expr, &Scope::new(table, vec![name]))?
+            .to_string())
+    }
+
+    /// Why each policy does or does not take part, roles decided.
+    fn roles_report(
+        &self,
+        values: &[Value],
+        using: &Combined,
+        check: &Combined,
+        command: Command,
+    ) -> (Reasons, Reasons) {
+        let roles = self.set.roles_field().and_then(|i| values.get(i));
+        let mut applied = Vec::new();
+        let mut skipped = using.skipped.clone();
+        skipped.retain(|(name, _)| !check.applied.iter().any(|a| &a.policy == name));
+        let mut seen = Vec::new();
+        for a in using.applied.iter().chain(&check.applied) {
+            if seen.contains(&a.policy) {
+                continue;
+            }
+            seen.push(a.policy.clone());
+            let mode = if a.permissive {
+                "permissive"
+            } else {
+                "restrictive"
+            };
+            match &a.roles {
+                None => applied.push((
+                    a.policy.clone(),
+                    format!("{mode}, for {command}, to every request"),
+                )),
+                Some(wanted) => {
+                    let matched: Vec<&String> = wanted
+                        .iter()
+                        .filter(|r| matches!(roles, Some(Value::TextSet(s)) if s.contains(*r)))
+                        .collect();
+                    if matched.is_empty() {
+                        skipped.push((
+                            a.policy.clone(),
+                            format!(
+                                "{mode}, to {}: the request has none of these roles",
+                                wanted.join(", ")
+                            ),
+                        ));
+                    } else {
+                        let names: Vec<&str> = matched.iter().map(|s| s.as_str()).collect();
+                        applied.push((
+                            a.policy.clone(),
+                            format!("{mode}, for {command}, role {} matches", names.join(", ")),
+                        ));
+                    }
+                }
+            }
+        }
+        (applied, skipped)
+    }
+
+    /// Decides one row with the reference interpreter, twice: on the policy
+    /// as written (context read at run time, as native RLS does) and
+    /// specialised for the context (as the rewriter does); they must agree.
+    pub fn evaluate(
+        &self,
+        ctx: &Context,
+        table: &str,
+        command: Command,
+        row: &Json,
+    ) -> Result<Verdict, Error> {
+        let index = self.table_index(table)?;
+        let values = self.context_values(ctx)?;
+        let row = self.row_values(index, row)?;
+        let decide = |clause: Clause| -> Result<Option<bool>, Error> {
+            let combined = combine(&self.set, index, command, clause);
+            let env = Env {
+                row: &row,
+                context: &values,
+            };
+            let native = evaluate(&combined.expr, &env)?;
+            let known: Vec<Option<Value>> = values.iter().cloned().map(Some).collect();
+            let special = specialise(&combined.expr, &known)?;
+            let rewritten = evaluate(
+                &special,
+                &Env {
+                    row: &row,
+                    context: &[],
+                },
+            )?;
+            if native != rewritten {
+                return Err(Error::Disagreement(format!(
+                    "as written {native:?}, specialised {rewritten:?}"
+                )));
+            }
+            Ok(match native {
+                Value::Bool(b) => Some(b),
+                _ => None,
+            })
+        };
+        Ok(Verdict {
+            using: has_using(command)
+                .then(|| decide(Clause::Using))
+                .transpose()?,
+            check: has_check(command)
+                .then(|| decide(Clause::Check))
+                .transpose()?,
+        })
+    }
+
+    /// A row given as `{"column": value, …}`: every declared column, nothing else.
+    pub fn row_values(&self, table: usize, row: &Json) -> Result<Vec<Value>, Error> {
+        let t = self
+            .set
+            .tables
+            .get(table)
+            .ok_or_else(|| Error::UnknownTable(table.to_string()))?;
+        let object = row
+            .as_object()
+            .ok_or_else(|| Error::Row("expected a JSON object of column values".into()))?;
+        for key in object.keys() {
+            if t.column(key).is_none() {
+                return Err(Error::Row(format!(
+                    "unknown column `{key}` in table `{}`",
+                    t.name
+                )));
+            }
+        }
+        t.columns
+            .iter()
+            .map(|c| {
+                let raw = object.get(&c.name).ok_or_else(|| {
+                    Error::Row(format!("missing column `{}` of table `{}`", c.name, t.name))
+                })?;
+                value_from_json(&c.name, c.ty.ty, c.ty.nullable, raw)
+                    .map_err(|e| Error::Row(e.to_string()))
+            })
+            .collect()
+    }
+}
+
+fn has_using(command: Command) -> bool {
+    command != Command::Insert
+}
+
+fn has_check(command: Command) -> bool {
+    matches!(command, Command::Insert | Command::Update)
+}

@@ -1,0 +1,51 @@
+//! `rampart::Error`: one enum over every layer's errors, each with the
+//! SQLSTATE PostgreSQL would give for the same failure.
+
+use crate::lang::load::LoadError;
+use crate::policy::context::ContextError;
+use crate::policy::EvalError;
+use crate::sql::EmitError;
+
+/// Everything that can go wrong through the public API.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Policy text that does not parse or check; `rendered` shows every
+    /// diagnostic with its file, line, column and source line.
+    #[error("the policy set has {count} error(s):\n{rendered}")]
+    Policy { count: usize, rendered: String },
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    Context(#[from] ContextError),
+    #[error("unknown table `{0}`: the policy set does not declare it")]
+    UnknownTable(String),
+    #[error("unknown command `{0}` (expected `select`, `insert`, `update` or `delete`)")]
+    UnknownCommand(String),
+    #[error("row: {0}")]
+    Row(String),
+    #[error(transparent)]
+    Eval(#[from] EvalError),
+    #[error(transparent)]
+    Emit(#[from] EmitError),
+    /// Two evaluators gave different answers: a bug in Rampart.
+    #[error("evaluators disagree: {0}")]
+    Disagreement(String),
+}
+
+impl Error {
+    /// The SQLSTATE of this error, as PostgreSQL would report it.
+    pub fn sqlstate(&self) -> &'static str {
+        match self {
+            Error::Policy { .. } => "42P17",
+            Error::Load(_) => "58030",
+            Error::Context(_) | Error::Row(_) => "22023",
+            Error::UnknownTable(_) => "42P01",
+            Error::UnknownCommand(_) => "42601",
+            Error::Eval(e) => e.sqlstate(),
+            Error::Emit(EmitError::Eval(e)) => e.sqlstate(),
+            Error::Emit(EmitError::NulInText) => "22021",
+            Error::Emit(_) => "0A000",
+            Error::Disagreement(_) => "XX000",
+        }
+    }
+}
