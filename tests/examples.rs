@@ -1,10 +1,11 @@
 //! The worked examples in `policies/`: each directory is one policy set that
-//! parses and checks with no errors and no warnings.
+//! checks with no errors and no warnings, in canonical format (`rampart fmt`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
 
+use rampart::lang::fmt::format_source;
 use rampart::lang::{check, parse_file, SourceMap};
 
 /// The example sets; each must also be a directory under `policies/`.
@@ -55,4 +56,25 @@ fn every_example_checks_clean() {
         }
     }
     assert!(failures.is_empty(), "{failures}");
+}
+
+#[test]
+fn every_example_is_formatted() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    let mut unformatted = Vec::new();
+    for example in EXAMPLES {
+        for entry in std::fs::read_dir(root.join(example)).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let formatted = format_source(0, &text).unwrap();
+            if formatted != text {
+                unformatted.push(path.display().to_string());
+            }
+        }
+    }
+    assert!(
+        unformatted.is_empty(),
+        "not in canonical form (run `rampart fmt` on them):\n{}",
+        unformatted.join("\n")
+    );
 }
