@@ -12,3 +12,6 @@ pub use engine::{Context, Engine, ExplainedPredicate, Explanation, Verdict};
 pub use error::Error;
 pub use lang::Command;
 pub use sql::Dialect;
+
+#[cfg(feature = "arbitrary")]
+pub mod gen;
