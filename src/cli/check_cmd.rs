@@ -15,7 +15,7 @@ use super::{ErrorFormat, EXIT_OK, EXIT_REFUSED, EXIT_USAGE};
     after_help = "Examples:\n  rampart check policies/saas\n  rampart check orders.policy roles.policy\n  rampart check --error-format json policies/ 2> diagnostics.jsonl\n  cat orders.policy | rampart check -\n\nWarnings do not fail the check. Exit codes: 0 ok, 1 errors found, 2 usage or I/O problem."
 )]
 pub struct CheckArgs {
-    /// Policy files, directories of `.policy` files (searched recursively), or `-` for stdin
+    /// Policy sets: each a `.policy` file or a directory of them (searched recursively, merged), or `-` for stdin
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// How to print diagnostics on stderr
@@ -23,8 +23,29 @@ pub struct CheckArgs {
     error_format: ErrorFormat,
 }
 
+/// Checks each PATH as a policy set of its own (a file, or a directory of
+/// `.policy` files merged), so `rampart check policies/saas policies/blog`
+/// checks two independent sets.
 pub fn run(args: &CheckArgs) -> u8 {
-    let loaded = match read(&args.paths) {
+    if args.paths.len() > 1 && args.paths.iter().any(|p| p.as_os_str() == "-") {
+        output::stderr("error: `-` (standard input) cannot be combined with other paths\n");
+        return EXIT_USAGE;
+    }
+    let several = args.paths.len() > 1;
+    let mut worst = EXIT_OK;
+    for path in &args.paths {
+        let prefix = if several {
+            format!("{}: ", path.display())
+        } else {
+            String::new()
+        };
+        worst = worst.max(check_one(path, &prefix, args.error_format));
+    }
+    worst
+}
+
+fn check_one(path: &PathBuf, prefix: &str, error_format: ErrorFormat) -> u8 {
+    let loaded = match read(std::slice::from_ref(path)) {
         Ok(loaded) => loaded,
         Err(message) => {
             output::stderr(&format!("error: {message}\n"));
@@ -44,7 +65,7 @@ pub fn run(args: &CheckArgs) -> u8 {
         ok = checked.set.is_some();
         diagnostics.extend(checked.diagnostics);
     }
-    output::diagnostics(&sources, &diagnostics, args.error_format);
+    output::diagnostics(&sources, &diagnostics, error_format);
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = diagnostics
         .iter()
@@ -57,9 +78,9 @@ pub fn run(args: &CheckArgs) -> u8 {
         count(warnings, "warning", "warnings")
     );
     if !ok || errors > 0 {
-        if args.error_format == ErrorFormat::Human {
+        if error_format == ErrorFormat::Human {
             output::stderr(&format!(
-                "refused: {tally} in {}\n",
+                "{prefix}refused: {tally} in {}\n",
                 count(file_count, "file", "files")
             ));
         }
@@ -72,7 +93,7 @@ pub fn run(args: &CheckArgs) -> u8 {
         _ => (t, p),
     });
     output::stdout(&format!(
-        "checked {}: {}, {}, {tally}\n",
+        "{prefix}checked {}: {}, {}, {tally}\n",
         count(file_count, "file", "files"),
         count(tables, "table", "tables"),
         count(policies, "policy", "policies"),
