@@ -22,6 +22,24 @@ pub struct ContextArgs {
     pub context: String,
 }
 
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// The table, as declared (`orders`, `audit.events`)
+    #[arg(long)]
+    pub table: String,
+    /// `select`, `insert`, `update` or `delete`
+    #[arg(long)]
+    pub command: String,
+}
+
+impl TargetArgs {
+    /// The command, or the exit code after saying why not.
+    pub fn command(&self) -> Result<rampart::Command, u8> {
+        rampart::Command::from_name(&self.command)
+            .ok_or_else(|| report(Error::UnknownCommand(self.command.clone())))
+    }
+}
+
 /// Loads the policy set, printing why not on failure.
 pub fn engine(args: &PolicyArgs) -> Result<Engine, u8> {
     Engine::load(&args.policies).map_err(report)

@@ -2,9 +2,8 @@
 //! verdicts of the combined `using` and `check`; disagreement fails loudly.
 
 use clap::{Args, ValueEnum};
-use rampart::Command;
 
-use super::engine_args::{context, engine, report, ContextArgs, PolicyArgs};
+use super::engine_args::{context, engine, report, ContextArgs, PolicyArgs, TargetArgs};
 use super::{output, EXIT_OK, EXIT_USAGE};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -23,12 +22,8 @@ pub struct EvalArgs {
     policy: PolicyArgs,
     #[command(flatten)]
     context: ContextArgs,
-    /// The table, as declared
-    #[arg(long)]
-    table: String,
-    /// `select`, `insert`, `update` or `delete`
-    #[arg(long)]
-    command: String,
+    #[command(flatten)]
+    target: TargetArgs,
     /// The row as JSON: `{"column": value, …}` with every declared column
     #[arg(long)]
     row: String,
@@ -46,8 +41,9 @@ fn word(v: Option<bool>) -> &'static str {
 }
 
 pub fn run(args: &EvalArgs) -> u8 {
-    let Some(command) = Command::from_name(&args.command) else {
-        return report(rampart::Error::UnknownCommand(args.command.clone()));
+    let command = match args.target.command() {
+        Ok(c) => c,
+        Err(code) => return code,
     };
     let row: serde_json::Value = match serde_json::from_str(&args.row) {
         Ok(r) => r,
@@ -64,7 +60,7 @@ pub fn run(args: &EvalArgs) -> u8 {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let verdict = match engine.evaluate(&ctx, &args.table, command, &row) {
+    let verdict = match engine.evaluate(&ctx, &args.target.table, command, &row) {
         Ok(v) => v,
         Err(e) => return report(e),
     };

@@ -2,9 +2,9 @@
 //! and command, which policies applied and why, as policy text and as SQL.
 
 use clap::Args;
-use rampart::{Command, ExplainedPredicate};
+use rampart::ExplainedPredicate;
 
-use super::engine_args::{context, engine, report, ContextArgs, PolicyArgs};
+use super::engine_args::{context, engine, report, ContextArgs, PolicyArgs, TargetArgs};
 use super::{output, EXIT_OK, EXIT_REFUSED};
 
 #[derive(Debug, Args)]
@@ -16,17 +16,14 @@ pub struct ExplainArgs {
     policy: PolicyArgs,
     #[command(flatten)]
     context: ContextArgs,
-    /// The table, as declared (`orders`, `audit.events`)
-    #[arg(long)]
-    table: String,
-    /// `select`, `insert`, `update` or `delete`
-    #[arg(long)]
-    command: String,
+    #[command(flatten)]
+    target: TargetArgs,
 }
 
 pub fn run(args: &ExplainArgs) -> u8 {
-    let Some(command) = Command::from_name(&args.command) else {
-        return report(rampart::Error::UnknownCommand(args.command.clone()));
+    let command = match args.target.command() {
+        Ok(c) => c,
+        Err(code) => return code,
     };
     let engine = match engine(&args.policy) {
         Ok(e) => e,
@@ -36,7 +33,7 @@ pub fn run(args: &ExplainArgs) -> u8 {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let explained = match engine.explain(&ctx, &args.table, command) {
+    let explained = match engine.explain(&ctx, &args.target.table, command) {
         Ok(x) => x,
         Err(e) => return report(e),
     };

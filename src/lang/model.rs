@@ -313,6 +313,28 @@ pub enum TExprKind {
     },
 }
 
+impl TExprKind {
+    /// The direct sub-expressions, left to right.
+    pub fn children(&self) -> Vec<&TExpr> {
+        match self {
+            TExprKind::Literal(_)
+            | TExprKind::Column(_)
+            | TExprKind::Context(_)
+            | TExprKind::ExistsColumn { .. } => Vec::new(),
+            TExprKind::Not(e) | TExprKind::Neg(e) | TExprKind::IntToFloat(e) => vec![e],
+            TExprKind::Binary(_, l, r) => vec![l, r],
+            TExprKind::InList { expr, items, .. } => {
+                std::iter::once(&**expr).chain(items).collect()
+            }
+            TExprKind::InSet { expr, set, .. } => vec![expr, set],
+            TExprKind::IsNull { expr, .. } => vec![expr],
+            TExprKind::Like { expr, pattern, .. } => vec![expr, pattern],
+            TExprKind::Call(_, args) => args.iter().collect(),
+            TExprKind::Exists { cond, .. } => vec![cond],
+        }
+    }
+}
+
 /// The limits of a tier or tenant override; `None` is unlimited.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Limits {

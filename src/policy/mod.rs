@@ -7,7 +7,6 @@ pub mod context;
 pub mod interp;
 pub mod print;
 pub mod simplify;
-pub mod walk;
 
 pub use combine::{combine, conditions, Combined, Condition, OnFail, RowImage, StatementKind};
 pub use simplify::{specialise, KnownContext};

@@ -124,7 +124,9 @@ fn fold_constant(expr: TExpr) -> Result<TExpr, EvalError> {
             span: expr.span,
         });
     }
-    let operands_constant = crate::policy::walk::children(&expr.kind)
+    let operands_constant = expr
+        .kind
+        .children()
         .iter()
         .all(|c| matches!(c.kind, TExprKind::Literal(_)));
     let foldable = !matches!(
@@ -220,7 +222,5 @@ pub fn can_fail(e: &TExpr) -> bool {
         TExprKind::Like { .. } => true,
         _ => false,
     };
-    here || crate::policy::walk::children(&e.kind)
-        .into_iter()
-        .any(can_fail)
+    here || e.kind.children().into_iter().any(can_fail)
 }

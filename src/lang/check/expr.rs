@@ -399,7 +399,9 @@ pub fn may_be_null(expr: &TExpr, set: &PolicySet) -> bool {
         TExprKind::Context(index) => set.context.get(*index).is_none_or(|f| f.ty.nullable),
         TExprKind::Column(_) | TExprKind::ExistsColumn { .. } => true,
         TExprKind::IsNull { .. } | TExprKind::Exists { .. } => false,
-        _ => super::recursion::children(expr)
+        _ => expr
+            .kind
+            .children()
             .into_iter()
             .any(|child| may_be_null(child, set)),
     }

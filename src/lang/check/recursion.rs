@@ -7,33 +7,13 @@ use crate::lang::ast::{Command, Span};
 use crate::lang::diag::Diagnostic;
 use crate::lang::model::{Policy, PolicySet, TExpr, TExprKind};
 
-/// The direct sub-expressions of a typed expression.
-pub fn children(expr: &TExpr) -> Vec<&TExpr> {
-    match &expr.kind {
-        TExprKind::Literal(_)
-        | TExprKind::Column(_)
-        | TExprKind::Context(_)
-        | TExprKind::ExistsColumn { .. } => Vec::new(),
-        TExprKind::Not(e) | TExprKind::Neg(e) | TExprKind::IntToFloat(e) => vec![e],
-        TExprKind::Binary(_, l, r) => vec![l, r],
-        TExprKind::InList { expr, items, .. } => {
-            std::iter::once(expr.as_ref()).chain(items.iter()).collect()
-        }
-        TExprKind::InSet { expr, set, .. } => vec![expr, set],
-        TExprKind::IsNull { expr, .. } => vec![expr],
-        TExprKind::Like { expr, pattern, .. } => vec![expr, pattern],
-        TExprKind::Call(_, args) => args.iter().collect(),
-        TExprKind::Exists { cond, .. } => vec![cond],
-    }
-}
-
 /// Every `exists` in an expression, nested ones included: `(table, span)`.
 /// (Expression trees are bounded in height by the parser.)
 fn exists_tables(expr: &TExpr, out: &mut Vec<(usize, Span)>) {
     if let TExprKind::Exists { table, .. } = &expr.kind {
         out.push((*table, expr.span));
     }
-    for child in children(expr) {
+    for child in expr.kind.children() {
         exists_tables(child, out);
     }
 }
@@ -41,7 +21,8 @@ fn exists_tables(expr: &TExpr, out: &mut Vec<(usize, Span)>) {
 /// Whether an expression reads a context field: in native DDL that is a
 /// sub-query (`(SELECT current_setting(…))`), as an `exists` is.
 fn reads_context(expr: &TExpr) -> bool {
-    matches!(expr.kind, TExprKind::Context(_)) || children(expr).into_iter().any(reads_context)
+    matches!(expr.kind, TExprKind::Context(_))
+        || expr.kind.children().into_iter().any(reads_context)
 }
 
 /// Whether a policy becomes a sub-query in native DDL: an `exists`, a
