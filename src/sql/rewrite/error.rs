@@ -12,6 +12,8 @@ pub enum RewriteError {
     #[error("SQL nests deeper than the limit of {limit} levels")]
     TooDeep { limit: usize },
     /// sqlparser's message, with the line and column it reports.
+    #[error("a statement has more than {limit} operators")]
+    TooManyOperators { limit: usize },
     #[error("syntax error: {message}")]
     Syntax { message: String },
     #[error("no SQL statement given")]
@@ -48,7 +50,7 @@ impl RewriteError {
     pub fn sqlstate(&self) -> &'static str {
         match self {
             RewriteError::TooLarge { .. } => "54000",
-            RewriteError::TooDeep { .. } => "54001",
+            RewriteError::TooDeep { .. } | RewriteError::TooManyOperators { .. } => "54001",
             RewriteError::Syntax { .. } | RewriteError::Empty => "42601",
             RewriteError::UnknownTable { .. } => "42P01",
             RewriteError::Unsupported { .. }

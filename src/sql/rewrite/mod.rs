@@ -28,7 +28,9 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::{Statement, VisitMut};
 use sqlparser::dialect::{Dialect as ParserDialect, PostgreSqlDialect, SQLiteDialect};
+use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
 use crate::lang::model::{PolicySet, Value};
 
@@ -40,6 +42,11 @@ pub use error::RewriteError;
 pub const MAX_SQL_BYTES: usize = 1 << 20;
 /// How deep the parser may recurse (nested subqueries, parentheses, …).
 pub const MAX_DEPTH: usize = 50;
+
+/// The most operators one statement may have. sqlparser builds chains such
+/// as `a OR b OR c …` in a loop, outside its recursion limit, into trees as
+/// tall as the chain, which printing and dropping walk recursively.
+pub const MAX_OPERATORS: usize = 5000;
 
 /// Rewritten statements. (A RETURNING plan for writes will sit beside `sql`.)
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,10 +93,16 @@ fn parse(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, RewriteError> {
         Dialect::Postgres => &PostgreSqlDialect {},
         Dialect::Sqlite => &SQLiteDialect {},
     };
+    let tokens = Tokenizer::new(parser_dialect, sql)
+        .tokenize_with_location()
+        .map_err(|e| RewriteError::Syntax {
+            message: e.to_string(),
+        })?;
+    check_operator_count(&tokens)?;
     let statements = Parser::new(parser_dialect)
         .with_recursion_limit(MAX_DEPTH)
-        .try_with_sql(sql)
-        .and_then(|mut p| p.parse_statements())
+        .with_tokens_with_locations(tokens)
+        .parse_statements()
         .map_err(|e| match e {
             ParserError::RecursionLimitExceeded => RewriteError::TooDeep { limit: MAX_DEPTH },
             ParserError::TokenizerError(m) | ParserError::ParserError(m) => {
@@ -100,6 +113,76 @@ fn parse(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, RewriteError> {
         return Err(RewriteError::Empty);
     }
     Ok(statements)
+}
+
+/// Refuses a statement with more than `MAX_OPERATORS` operators.
+fn check_operator_count(tokens: &[TokenWithSpan]) -> Result<(), RewriteError> {
+    let mut count = 0usize;
+    for token in tokens {
+        if token.token == Token::SemiColon {
+            count = 0;
+        } else if is_operator(&token.token) {
+            count += 1;
+            if count > MAX_OPERATORS {
+                return Err(RewriteError::TooManyOperators {
+                    limit: MAX_OPERATORS,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether a token can continue an operator chain (counted generously).
+fn is_operator(token: &Token) -> bool {
+    match token {
+        Token::Word(word) => matches!(
+            word.keyword,
+            Keyword::AND
+                | Keyword::OR
+                | Keyword::XOR
+                | Keyword::NOT
+                | Keyword::IS
+                | Keyword::IN
+                | Keyword::LIKE
+                | Keyword::ILIKE
+                | Keyword::SIMILAR
+                | Keyword::GLOB
+                | Keyword::REGEXP
+                | Keyword::MATCH
+                | Keyword::BETWEEN
+                | Keyword::COLLATE
+                | Keyword::AT
+        ),
+        Token::EOF
+        | Token::Whitespace(_)
+        | Token::Comma
+        | Token::Period
+        | Token::LParen
+        | Token::RParen
+        | Token::SemiColon
+        | Token::Number(..)
+        | Token::Char(_)
+        | Token::Placeholder(_)
+        | Token::SingleQuotedString(_)
+        | Token::DoubleQuotedString(_)
+        | Token::TripleSingleQuotedString(_)
+        | Token::TripleDoubleQuotedString(_)
+        | Token::DollarQuotedString(_)
+        | Token::SingleQuotedByteStringLiteral(_)
+        | Token::DoubleQuotedByteStringLiteral(_)
+        | Token::TripleSingleQuotedByteStringLiteral(_)
+        | Token::TripleDoubleQuotedByteStringLiteral(_)
+        | Token::SingleQuotedRawStringLiteral(_)
+        | Token::DoubleQuotedRawStringLiteral(_)
+        | Token::TripleSingleQuotedRawStringLiteral(_)
+        | Token::TripleDoubleQuotedRawStringLiteral(_)
+        | Token::NationalStringLiteral(_)
+        | Token::EscapedStringLiteral(_)
+        | Token::UnicodeStringLiteral(_)
+        | Token::HexStringLiteral(_) => false,
+        _ => true,
+    }
 }
 
 fn rewrite_statement(
