@@ -146,6 +146,25 @@ impl Engine {
         Ok(crate::sql::ddl::emit_postgres(&self.set)?)
     }
 
+    /// Rewrites SQL so that each statement sees only the rows the policies
+    /// admit for this context; refuses every statement if one is refused.
+    ///
+    /// ```
+    /// let engine = rampart::Engine::from_source("orders.policy", r#"
+    ///     context tenant { id: text }
+    ///     table orders { id: int, tenant_id: text }
+    ///     policy isolation on orders using tenant_id == tenant.id;
+    /// "#)?;
+    /// let ctx = rampart::Context::from_json(r#"{"tenant": {"id": "acme"}}"#)?;
+    /// let sql = engine.rewrite(&ctx, rampart::Dialect::Postgres, "SELECT id FROM orders")?;
+    /// assert!(sql.contains("\"orders\".\"tenant_id\" = 'acme'"));
+    /// # Ok::<(), rampart::Error>(())
+    /// ```
+    pub fn rewrite(&self, ctx: &Context, dialect: Dialect, sql: &str) -> Result<String, Error> {
+        let values = self.context_values(ctx)?;
+        Ok(crate::sql::rewrite::rewrite(&self.set, &values, dialect, sql)?.sql)
+    }
+
     /// The combined, context-specialised predicates for a table and command,
     /// which policies took part and why.
     pub fn explain(

@@ -4,6 +4,7 @@
 use crate::lang::load::LoadError;
 use crate::policy::context::ContextError;
 use crate::policy::EvalError;
+use crate::sql::rewrite::RewriteError;
 use crate::sql::EmitError;
 
 /// Everything that can go wrong through the public API.
@@ -27,6 +28,9 @@ pub enum Error {
     Eval(#[from] EvalError),
     #[error(transparent)]
     Emit(#[from] EmitError),
+    /// A statement the rewriter refused.
+    #[error(transparent)]
+    Rewrite(#[from] RewriteError),
     /// Two evaluators gave different answers: a bug in Rampart.
     #[error("evaluators disagree: {0}")]
     Disagreement(String),
@@ -45,6 +49,7 @@ impl Error {
             Error::Emit(EmitError::Eval(e)) => e.sqlstate(),
             Error::Emit(EmitError::NulInText) => "22021",
             Error::Emit(_) => "0A000",
+            Error::Rewrite(e) => e.sqlstate(),
             Error::Disagreement(_) => "XX000",
         }
     }

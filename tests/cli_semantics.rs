@@ -195,3 +195,30 @@ fn emit_postgres_prints_native_ddl() {
     assert_eq!(code, 0, "{stderr}");
     insta::assert_snapshot!("emit_postgres_orders", stdout);
 }
+
+#[test]
+fn rewrite_prints_sql_or_refuses_with_exit_1() {
+    let (code, stdout, stderr) = rampart(&[
+        "rewrite",
+        "-p",
+        POLICY,
+        "-c",
+        MEMBER,
+        "SELECT id FROM orders o",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("OFFSET 0) o"), "{stdout}");
+    let (code, stdout, stderr) = rampart(&[
+        "rewrite",
+        "-p",
+        POLICY,
+        "-c",
+        MEMBER,
+        "--dialect",
+        "sqlite",
+        "DELETE FROM orders",
+    ]);
+    assert_eq!(code, 1);
+    assert!(stdout.is_empty());
+    assert!(stderr.starts_with("error[0A000]: "), "{stderr}");
+}

@@ -8,6 +8,7 @@ mod eval_cmd;
 mod explain_cmd;
 mod fmt_cmd;
 mod output;
+mod rewrite_cmd;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -42,6 +43,8 @@ pub enum Command {
     Eval(eval_cmd::EvalArgs),
     /// Print native PostgreSQL DDL (ENABLE/FORCE RLS, CREATE POLICY) for a policy set
     EmitPostgres(emit_cmd::EmitArgs),
+    /// Print SQL rewritten so that each statement sees only the rows the policies admit
+    Rewrite(rewrite_cmd::RewriteArgs),
 }
 
 /// How diagnostics are printed on stderr.
@@ -62,5 +65,6 @@ pub fn run(cli: Cli) -> u8 {
         Command::Explain(args) => explain_cmd::run(&args),
         Command::Eval(args) => eval_cmd::run(&args),
         Command::EmitPostgres(args) => emit_cmd::run(&args),
+        Command::Rewrite(args) => rewrite_cmd::run(&args),
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod ddl;
 pub mod emit;
+pub mod rewrite;
 pub mod schema;
 mod settings;
 pub mod template;

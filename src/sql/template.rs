@@ -70,3 +70,29 @@ pub fn scalar_subquery(expr: sql::Expr) -> Result<sql::Expr, EmitError> {
     select.projection = vec![SelectItem::UnnamedExpr(expr)];
     Ok(sql::Expr::Subquery(Box::new(query)))
 }
+
+/// `SELECT * FROM "table" WHERE selection OFFSET 0` (PostgreSQL), or
+/// `… LIMIT -1 OFFSET 0` (SQLite, where `OFFSET` needs a `LIMIT`): a subquery
+/// that neither database flattens into the outer query or pushes the outer
+/// query's conditions into, so those only ever see the rows it admits.
+pub fn fenced_select_all(
+    table: &QualifiedName,
+    selection: sql::Expr,
+    dialect: super::Dialect,
+) -> Result<Query, EmitError> {
+    let mut query = match dialect {
+        super::Dialect::Postgres => parse_query("SELECT * FROM t WHERE TRUE OFFSET 0")?,
+        super::Dialect::Sqlite => parse_query("SELECT * FROM t WHERE TRUE LIMIT -1 OFFSET 0")?,
+    };
+    let select = select_mut(&mut query)?;
+    select.selection = Some(selection);
+    let from = select
+        .from
+        .first_mut()
+        .ok_or(EmitError::Internal("template has no FROM"))?;
+    match &mut from.relation {
+        TableFactor::Table { name, .. } => *name = object_name(table),
+        _ => return Err(EmitError::Internal("template FROM is not a table")),
+    }
+    Ok(query)
+}

@@ -1,0 +1,218 @@
+//! The SQL rewriter: parses statements with `sqlparser`, replaces every
+//! reference to a declared table with a subquery applying its policies, and
+//! prints the result. Only queries (`SELECT`, set operations, `VALUES`) for now.
+//!
+//! Each reference `FROM orders o` becomes
+//! `FROM (SELECT * FROM "orders" WHERE <policy> OFFSET 0) AS o` (SQLite:
+//! `LIMIT -1 OFFSET 0`, as its `OFFSET` needs a `LIMIT`). The `OFFSET 0` is
+//! the optimisation fence: neither PostgreSQL nor SQLite flattens a subquery
+//! with an offset into the outer query or pushes the outer `WHERE` into it,
+//! so a user condition that could fail or leak through a function (division
+//! by zero, a `raise`-ing function) only ever runs on admitted rows, as with
+//! PostgreSQL's security-barrier quals. A `MATERIALIZED` CTE would fence too
+//! but must be hoisted to the top of the statement and is always
+//! materialised; `OFFSET 0` stays where the reference was, keeps indexes
+//! usable for the policy itself, and has the same shape in both dialects.
+//! The cost: the user's conditions on that table no longer use its indexes.
+//!
+//! Everything not understood is refused with an error naming it (fail
+//! closed); see `RewriteError`.
+
+mod deny;
+mod error;
+mod query;
+mod scope;
+mod table;
+
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{Statement, VisitMut};
+use sqlparser::dialect::{Dialect as ParserDialect, PostgreSqlDialect, SQLiteDialect};
+use sqlparser::keywords::Keyword;
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
+
+use crate::lang::model::{PolicySet, Value};
+
+use super::Dialect;
+
+pub use error::RewriteError;
+
+/// The longest SQL text accepted, in bytes.
+pub const MAX_SQL_BYTES: usize = 1 << 20;
+/// How deep the parser may recurse (nested subqueries, parentheses, …).
+pub const MAX_DEPTH: usize = 50;
+
+/// The most operators one statement may have. sqlparser builds chains such
+/// as `a OR b OR c …` in a loop, outside its recursion limit, into trees as
+/// tall as the chain, which printing and dropping walk recursively.
+pub const MAX_OPERATORS: usize = 5000;
+
+/// Rewritten statements. (A RETURNING plan for writes will sit beside `sql`.)
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rewritten {
+    /// The rewritten statements, joined by `";\n"`.
+    pub sql: String,
+}
+
+/// Rewrites `sql` so that every statement sees only the rows the policies
+/// admit for the context `context` (values of `set.context`, in order).
+/// Refuses every statement if any one is refused.
+pub fn rewrite(
+    set: &PolicySet,
+    context: &[Value],
+    dialect: Dialect,
+    sql: &str,
+) -> Result<Rewritten, RewriteError> {
+    let statements = parse(sql, dialect)?;
+    let known: Vec<Option<Value>> = context.iter().cloned().map(Some).collect();
+    let mut printed = Vec::with_capacity(statements.len());
+    for mut statement in statements {
+        rewrite_statement(set, &known, dialect, &mut statement)?;
+        printed.push(statement.to_string());
+    }
+    Ok(Rewritten {
+        sql: printed.join(";\n"),
+    })
+}
+
+/// Parses within the size and depth limits.
+fn parse(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, RewriteError> {
+    if sql.len() > MAX_SQL_BYTES {
+        return Err(RewriteError::TooLarge {
+            len: sql.len(),
+            limit: MAX_SQL_BYTES,
+        });
+    }
+    if let Some(offset) = sql.find('\0') {
+        return Err(RewriteError::Syntax {
+            message: format!("NUL character at byte {offset}"),
+        });
+    }
+    let parser_dialect: &dyn ParserDialect = match dialect {
+        Dialect::Postgres => &PostgreSqlDialect {},
+        Dialect::Sqlite => &SQLiteDialect {},
+    };
+    let tokens = Tokenizer::new(parser_dialect, sql)
+        .tokenize_with_location()
+        .map_err(|e| RewriteError::Syntax {
+            message: e.to_string(),
+        })?;
+    check_operator_count(&tokens)?;
+    let statements = Parser::new(parser_dialect)
+        .with_recursion_limit(MAX_DEPTH)
+        .with_tokens_with_locations(tokens)
+        .parse_statements()
+        .map_err(|e| match e {
+            ParserError::RecursionLimitExceeded => RewriteError::TooDeep { limit: MAX_DEPTH },
+            ParserError::TokenizerError(m) | ParserError::ParserError(m) => {
+                RewriteError::Syntax { message: m }
+            }
+        })?;
+    if statements.is_empty() {
+        return Err(RewriteError::Empty);
+    }
+    Ok(statements)
+}
+
+/// Refuses a statement with more than `MAX_OPERATORS` operators.
+fn check_operator_count(tokens: &[TokenWithSpan]) -> Result<(), RewriteError> {
+    let mut count = 0usize;
+    for token in tokens {
+        if token.token == Token::SemiColon {
+            count = 0;
+        } else if is_operator(&token.token) {
+            count += 1;
+            if count > MAX_OPERATORS {
+                return Err(RewriteError::TooManyOperators {
+                    limit: MAX_OPERATORS,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether a token can continue an operator chain (counted generously).
+fn is_operator(token: &Token) -> bool {
+    match token {
+        Token::Word(word) => matches!(
+            word.keyword,
+            Keyword::AND
+                | Keyword::OR
+                | Keyword::XOR
+                | Keyword::NOT
+                | Keyword::IS
+                | Keyword::IN
+                | Keyword::LIKE
+                | Keyword::ILIKE
+                | Keyword::SIMILAR
+                | Keyword::GLOB
+                | Keyword::REGEXP
+                | Keyword::MATCH
+                | Keyword::BETWEEN
+                | Keyword::COLLATE
+                | Keyword::AT
+        ),
+        Token::EOF
+        | Token::Whitespace(_)
+        | Token::Comma
+        | Token::Period
+        | Token::LParen
+        | Token::RParen
+        | Token::SemiColon
+        | Token::Number(..)
+        | Token::Char(_)
+        | Token::Placeholder(_)
+        | Token::SingleQuotedString(_)
+        | Token::DoubleQuotedString(_)
+        | Token::TripleSingleQuotedString(_)
+        | Token::TripleDoubleQuotedString(_)
+        | Token::DollarQuotedString(_)
+        | Token::SingleQuotedByteStringLiteral(_)
+        | Token::DoubleQuotedByteStringLiteral(_)
+        | Token::TripleSingleQuotedByteStringLiteral(_)
+        | Token::TripleDoubleQuotedByteStringLiteral(_)
+        | Token::SingleQuotedRawStringLiteral(_)
+        | Token::DoubleQuotedRawStringLiteral(_)
+        | Token::TripleSingleQuotedRawStringLiteral(_)
+        | Token::TripleDoubleQuotedRawStringLiteral(_)
+        | Token::NationalStringLiteral(_)
+        | Token::EscapedStringLiteral(_)
+        | Token::UnicodeStringLiteral(_)
+        | Token::HexStringLiteral(_) => false,
+        _ => true,
+    }
+}
+
+fn rewrite_statement(
+    set: &PolicySet,
+    known: &crate::policy::KnownContext,
+    dialect: Dialect,
+    statement: &mut Statement,
+) -> Result<(), RewriteError> {
+    let Statement::Query(query) = statement else {
+        return Err(RewriteError::Unsupported {
+            construct: format!("`{}` statements", statement_kind(statement)),
+        });
+    };
+    let mut rewriter = query::QueryRewriter::new(set, dialect, known);
+    match query.visit(&mut rewriter) {
+        ControlFlow::Continue(()) => Ok(()),
+        ControlFlow::Break(e) => Err(e),
+    }
+}
+
+/// `CREATE TABLE` for `Statement::CreateTable { … }`: the variant's name in words.
+fn statement_kind(statement: &Statement) -> String {
+    let debug = format!("{statement:?}");
+    let variant: String = debug.chars().take_while(|c| c.is_alphanumeric()).collect();
+    let mut words = String::new();
+    for (i, c) in variant.chars().enumerate() {
+        if i > 0 && c.is_ascii_uppercase() {
+            words.push(' ');
+        }
+        words.push(c.to_ascii_uppercase());
+    }
+    words
+}

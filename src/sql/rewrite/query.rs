@@ -1,0 +1,241 @@
+//! The query walk: a `VisitorMut` over one statement that tracks WITH scopes
+//! and locking clauses, refuses what it does not understand, and replaces
+//! each declared table reference (after its children are visited, so the
+//! replacement is never walked again) with its policy-filtered subquery.
+
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{Expr, ObjectName, Query, Select, SetExpr, TableFactor, VisitorMut};
+
+use crate::lang::model::PolicySet;
+use crate::policy::KnownContext;
+use crate::sql::{ContextSource, Dialect, Emitter};
+
+use super::deny::check_function;
+use super::error::RewriteError;
+use super::scope::{fold, Frame};
+
+/// Rewrites the table references of one statement.
+pub struct QueryRewriter<'a> {
+    pub(super) set: &'a PolicySet,
+    pub(super) dialect: Dialect,
+    pub(super) known: &'a KnownContext,
+    pub(super) emitter: Emitter<'a>,
+    pub(super) frames: Vec<Frame>,
+    /// Set by a table factor; the relation name visited next is its own.
+    expect_relation: bool,
+}
+
+impl<'a> QueryRewriter<'a> {
+    pub fn new(set: &'a PolicySet, dialect: Dialect, known: &'a KnownContext) -> Self {
+        QueryRewriter {
+            set,
+            dialect,
+            known,
+            emitter: Emitter::new(set, dialect, ContextSource::Literals, known),
+            frames: Vec::new(),
+            expect_relation: false,
+        }
+    }
+}
+
+fn unsupported(construct: impl Into<String>) -> ControlFlow<RewriteError> {
+    ControlFlow::Break(RewriteError::Unsupported {
+        construct: construct.into(),
+    })
+}
+
+fn into_flow(result: Result<(), RewriteError>) -> ControlFlow<RewriteError> {
+    match result {
+        Ok(()) => ControlFlow::Continue(()),
+        Err(e) => ControlFlow::Break(e),
+    }
+}
+
+/// Refuses query bodies that are statements in disguise (`WITH x AS (DELETE …)`)
+/// or shapes not rewritten yet.
+fn check_set_expr(body: &SetExpr) -> Result<(), RewriteError> {
+    let construct = match body {
+        SetExpr::Select(_) | SetExpr::Query(_) | SetExpr::Values(_) => return Ok(()),
+        SetExpr::SetOperation { left, right, .. } => {
+            check_set_expr(left)?;
+            return check_set_expr(right);
+        }
+        SetExpr::Insert(_) => "INSERT inside a query",
+        SetExpr::Update(_) => "UPDATE inside a query",
+        SetExpr::Delete(_) => "DELETE inside a query",
+        SetExpr::Merge(_) => "MERGE inside a query",
+        SetExpr::Table(_) => "`TABLE name` queries",
+    };
+    Err(RewriteError::Unsupported {
+        construct: construct.into(),
+    })
+}
+
+fn check_query(query: &Query) -> Result<(), RewriteError> {
+    let construct = if !query.pipe_operators.is_empty() {
+        "pipe operators (`|>`)"
+    } else if query.for_clause.is_some() {
+        "`FOR XML` / `FOR JSON`"
+    } else if query.settings.is_some() {
+        "`SETTINGS`"
+    } else if query.format_clause.is_some() {
+        "`FORMAT`"
+    } else {
+        return check_set_expr(&query.body);
+    };
+    Err(RewriteError::Unsupported {
+        construct: construct.into(),
+    })
+}
+
+fn check_select(select: &Select) -> Result<(), RewriteError> {
+    let construct = if select.into.is_some() {
+        "`SELECT … INTO` (it creates a table)"
+    } else if !select.lateral_views.is_empty() {
+        "`LATERAL VIEW`"
+    } else if !select.connect_by.is_empty() {
+        "`CONNECT BY`"
+    } else if select.prewhere.is_some() {
+        "`PREWHERE`"
+    } else if select.value_table_mode.is_some() {
+        "`SELECT AS STRUCT` / `AS VALUE`"
+    } else {
+        return Ok(());
+    };
+    Err(RewriteError::Unsupported {
+        construct: construct.into(),
+    })
+}
+
+/// A table reference's modifiers that the subquery form cannot keep.
+fn check_table_modifiers(factor: &TableFactor) -> Result<(), RewriteError> {
+    let TableFactor::Table {
+        name,
+        args,
+        with_hints,
+        version,
+        with_ordinality,
+        partitions,
+        json_path,
+        sample,
+        index_directives,
+        inheritance,
+        ..
+    } = factor
+    else {
+        return Ok(());
+    };
+    let construct = if args.is_some() {
+        format!("table function `{name}(…)`")
+    } else if sample.is_some() {
+        "`TABLESAMPLE`".into()
+    } else if version.is_some() {
+        "table versions (`FOR SYSTEM_TIME`, `AT`)".into()
+    } else if *with_ordinality {
+        "`WITH ORDINALITY`".into()
+    } else if !partitions.is_empty() {
+        "`PARTITION (…)`".into()
+    } else if json_path.is_some() {
+        "JSON paths in FROM".into()
+    } else if !with_hints.is_empty() || !index_directives.is_empty() {
+        "table hints (`WITH (…)`, `INDEXED BY`, `USE INDEX`)".into()
+    } else if inheritance.is_some() {
+        "inheritance markers (`ONLY`, `*`)".into()
+    } else {
+        return Ok(());
+    };
+    Err(RewriteError::Unsupported { construct })
+}
+
+/// The SQL name of a table factor kind that is not rewritten.
+fn factor_construct(factor: &TableFactor) -> String {
+    let kind = match factor {
+        TableFactor::TableFunction { .. } => "table function `TABLE(…)`".to_string(),
+        TableFactor::Function { name, .. } => format!("table function `{name}(…)`"),
+        TableFactor::UNNEST { .. } => "`UNNEST` in FROM".into(),
+        TableFactor::JsonTable { .. } => "`JSON_TABLE`".into(),
+        TableFactor::OpenJsonTable { .. } => "`OPENJSON`".into(),
+        TableFactor::Pivot { .. } => "`PIVOT`".into(),
+        TableFactor::Unpivot { .. } | TableFactor::UnpivotExpr { .. } => "`UNPIVOT`".into(),
+        TableFactor::MatchRecognize { .. } => "`MATCH_RECOGNIZE`".into(),
+        TableFactor::XmlTable { .. } => "`XMLTABLE`".into(),
+        other => {
+            let debug = format!("{other:?}");
+            let variant: String = debug.chars().take_while(|c| c.is_alphanumeric()).collect();
+            format!("FROM item `{variant}`")
+        }
+    };
+    kind
+}
+
+impl VisitorMut for QueryRewriter<'_> {
+    type Break = RewriteError;
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<RewriteError> {
+        if let Err(e) = check_query(query) {
+            return ControlFlow::Break(e);
+        }
+        let frame = Frame::enter(self.frames.last_mut(), query, self.dialect);
+        self.frames.push(frame);
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_query(&mut self, _query: &mut Query) -> ControlFlow<RewriteError> {
+        self.frames.pop();
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_select(&mut self, select: &mut Select) -> ControlFlow<RewriteError> {
+        into_flow(check_select(select))
+    }
+
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<RewriteError> {
+        match factor {
+            TableFactor::Table { .. } => {
+                if let Err(e) = check_table_modifiers(factor) {
+                    return ControlFlow::Break(e);
+                }
+                self.expect_relation = true;
+                ControlFlow::Continue(())
+            }
+            TableFactor::Derived { sample, alias, .. } => {
+                if sample.is_some() {
+                    return unsupported("`TABLESAMPLE`");
+                }
+                let reference = alias
+                    .as_ref()
+                    .map(|a| fold(&a.name, self.dialect))
+                    .unwrap_or_default();
+                if let Some(frame) = self.frames.last_mut() {
+                    frame.derived_locked = frame.lock.reaches(&reference);
+                }
+                ControlFlow::Continue(())
+            }
+            TableFactor::NestedJoin { .. } => ControlFlow::Continue(()),
+            other => unsupported(factor_construct(other)),
+        }
+    }
+
+    fn pre_visit_relation(&mut self, relation: &mut ObjectName) -> ControlFlow<RewriteError> {
+        if std::mem::take(&mut self.expect_relation) {
+            ControlFlow::Continue(())
+        } else {
+            unsupported(format!("table reference `{relation}` outside FROM"))
+        }
+    }
+
+    fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<RewriteError> {
+        if matches!(factor, TableFactor::Table { .. }) {
+            return into_flow(self.rewrite_table_reference(factor));
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<RewriteError> {
+        if let Expr::Function(call) = expr {
+            return into_flow(check_function(call));
+        }
+        ControlFlow::Continue(())
+    }
+}

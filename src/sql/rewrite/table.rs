@@ -1,0 +1,197 @@
+//! One table reference: resolving its name (WITH item, declared table, or
+//! refused) and replacing a declared table with the subquery that applies
+//! its combined, tenant-specialised SELECT policy under the user's alias.
+
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{self as sql, Ident, Query, TableAlias, TableFactor, Visit, Visitor};
+
+use crate::lang::model::{PolicySet, TExpr};
+use crate::policy::combine::{and, conditions, OnFail, RowImage, StatementKind};
+use crate::policy::specialise;
+use crate::sql::template::fenced_select_all;
+use crate::sql::{Dialect, EmitError, Scope};
+
+use super::error::RewriteError;
+use super::query::QueryRewriter;
+use super::scope::{fold, fold_declared, idents, CteMeaning, Frame};
+
+/// System schemas and relation prefixes: catalogs are never read through the rewriter.
+fn is_system(parts: &[String]) -> bool {
+    let schema_is_system = parts.len() > 1
+        && parts
+            .first()
+            .is_some_and(|s| s == "pg_catalog" || s == "information_schema");
+    let name_is_system = parts
+        .last()
+        .is_some_and(|n| n.starts_with("pg_") || n.starts_with("sqlite_"));
+    schema_is_system || name_is_system
+}
+
+/// The declared table a name (folded parts) means, if any. An unqualified
+/// declared table also answers to `public.` (PostgreSQL) or `main.` (SQLite).
+fn resolve(set: &PolicySet, parts: &[String], dialect: Dialect) -> Option<usize> {
+    let default_schema = match dialect {
+        Dialect::Postgres => "public",
+        Dialect::Sqlite => "main",
+    };
+    set.tables.iter().position(|t| {
+        let name = fold_declared(&t.name.name, dialect);
+        match (parts, &t.name.schema) {
+            ([n], None) => *n == name,
+            ([s, n], Some(schema)) => *s == fold_declared(schema, dialect) && *n == name,
+            ([s, n], None) => s == default_schema && *n == name,
+            _ => false,
+        }
+    })
+}
+
+impl QueryRewriter<'_> {
+    /// Leaves a WITH item or an open table as it is; replaces a declared
+    /// table by `(SELECT * FROM "t" WHERE <policy> OFFSET 0) AS alias`.
+    pub(super) fn rewrite_table_reference(
+        &mut self,
+        factor: &mut TableFactor,
+    ) -> Result<(), RewriteError> {
+        let TableFactor::Table { name, alias, .. } = factor else {
+            return Ok(());
+        };
+        let frame = self
+            .frames
+            .last()
+            .ok_or(RewriteError::Unsupported {
+                construct: "a table reference outside a query".into(),
+            })?
+            .clone();
+        let parts: Vec<Ident> = idents(name)
+            .ok_or_else(|| RewriteError::Unsupported {
+                construct: format!("computed table name `{name}`"),
+            })?
+            .into_iter()
+            .cloned()
+            .collect();
+        let folded: Vec<String> = parts.iter().map(|i| fold(i, self.dialect)).collect();
+        if let [single] = folded.as_slice() {
+            match frame.meaning(single) {
+                CteMeaning::Cte => return Ok(()),
+                CteMeaning::Ambiguous => {
+                    return Err(RewriteError::ForwardCteReference {
+                        name: name.to_string(),
+                    })
+                }
+                CteMeaning::Table => {}
+            }
+        }
+        if is_system(&folded) {
+            return Err(RewriteError::SystemRelation {
+                name: name.to_string(),
+            });
+        }
+        let index =
+            resolve(self.set, &folded, self.dialect).ok_or_else(|| RewriteError::UnknownTable {
+                name: name.to_string(),
+            })?;
+        let Some(table) = self.set.tables.get(index) else {
+            return Ok(());
+        };
+        if table.open {
+            return Ok(());
+        }
+        let alias = alias.clone().unwrap_or_else(|| TableAlias {
+            explicit: true,
+            name: parts.last().cloned().unwrap_or_else(|| Ident::new("t")),
+            columns: Vec::new(),
+            at: None,
+        });
+        let locked = frame.lock.reaches(&fold(&alias.name, self.dialect));
+        let subquery = self.policy_subquery(index, locked)?;
+        check_hidden_tables(&subquery, &frame, self.dialect, &table.name.to_string())?;
+        *factor = TableFactor::Derived {
+            lateral: false,
+            subquery: Box::new(subquery),
+            alias: Some(alias),
+            sample: None,
+        };
+        Ok(())
+    }
+
+    /// The policy a reference to table `index` applies: SELECT `using`, and
+    /// UPDATE `using` too under `FOR UPDATE / FOR SHARE` (PostgreSQL's table).
+    fn policy_subquery(&self, index: usize, locked: bool) -> Result<Query, RewriteError> {
+        let table = self
+            .set
+            .tables
+            .get(index)
+            .ok_or(RewriteError::UnknownTable {
+                name: index.to_string(),
+            })?;
+        let table_name = table.name.to_string();
+        let emit_error = |source: EmitError| RewriteError::Emit {
+            table: table_name.clone(),
+            source,
+        };
+        let kind = if locked {
+            StatementKind::SelectForUpdate
+        } else {
+            StatementKind::Select
+        };
+        let mut predicate: Option<TExpr> = None;
+        for condition in conditions(self.set, index, kind, true) {
+            if condition.image != RowImage::Existing || condition.on_fail != OnFail::Hide {
+                return Err(emit_error(EmitError::Internal(
+                    "a SELECT met a condition on new rows",
+                )));
+            }
+            predicate = Some(match predicate {
+                None => condition.combined.expr,
+                Some(acc) => and(acc, condition.combined.expr),
+            });
+        }
+        let predicate = predicate
+            .ok_or_else(|| emit_error(EmitError::Internal("a SELECT met no condition")))?;
+        let special =
+            specialise(&predicate, self.known).map_err(|e| emit_error(EmitError::Eval(e)))?;
+        let mut qualifier = Vec::new();
+        qualifier.extend(table.name.schema.clone());
+        qualifier.push(table.name.name.clone());
+        let selection = self
+            .emitter
+            .expr(&special, &Scope::new(index, qualifier))
+            .map_err(emit_error)?;
+        fenced_select_all(&table.name, selection, self.dialect).map_err(emit_error)
+    }
+}
+
+/// The generated subquery names tables unqualified (its own, and those its
+/// policy's `exists` reads); a WITH item of the same name in scope would
+/// stand in for them, so that is refused.
+fn check_hidden_tables(
+    subquery: &Query,
+    frame: &Frame,
+    dialect: Dialect,
+    reader: &str,
+) -> Result<(), RewriteError> {
+    struct Names(Vec<String>);
+    impl Visitor for Names {
+        type Break = ();
+        fn pre_visit_relation(&mut self, relation: &sql::ObjectName) -> ControlFlow<()> {
+            if let Some([single]) = idents(relation).as_deref() {
+                self.0.push(single.value.clone());
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut names = Names(Vec::new());
+    let _ = subquery.visit(&mut names);
+    for table in names.0 {
+        let folded = fold_declared(&table, dialect);
+        if frame.meaning(&folded) != CteMeaning::Table {
+            return Err(RewriteError::CteHidesPolicyTable {
+                cte: table.clone(),
+                table,
+                reader: reader.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
