@@ -147,10 +147,7 @@ fn rows(conn: &Connection, sql: &str) -> Result<Vec<String>, String> {
 
 fn uses_exists(set: &PolicySet, table: usize) -> bool {
     fn walk(e: &rampart::lang::model::TExpr) -> bool {
-        matches!(e.kind, TExprKind::Exists { .. })
-            || rampart::policy::walk::children(&e.kind)
-                .into_iter()
-                .any(walk)
+        matches!(e.kind, TExprKind::Exists { .. }) || e.kind.children().into_iter().any(walk)
     }
     walk(&combine(set, table, Command::Select, Clause::Using).expr)
 }
