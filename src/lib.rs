@@ -6,6 +6,7 @@ pub mod error;
 pub mod exec;
 pub mod lang;
 pub mod policy;
+pub mod quota;
 pub mod sql;
 
 pub use engine::{Context, Engine, ExplainedPredicate, Explanation, Verdict};

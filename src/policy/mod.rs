@@ -6,9 +6,11 @@ pub mod combine;
 pub mod context;
 pub mod interp;
 pub mod print;
+pub mod quota;
 pub mod simplify;
 
 pub use combine::{combine, conditions, Combined, Condition, OnFail, RowImage, StatementKind};
+pub use quota::{resolve, ResolvedLimits};
 pub use simplify::{specialise, KnownContext};
 
 /// An error while evaluating an expression, as PostgreSQL reports it.
