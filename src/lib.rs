@@ -4,6 +4,7 @@
 pub mod engine;
 pub mod error;
 pub mod exec;
+pub mod jit;
 pub mod lang;
 pub mod policy;
 pub mod quota;

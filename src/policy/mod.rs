@@ -31,6 +31,12 @@ pub enum EvalError {
     NeedsDatabase,
     #[error("no value for input {index} (the row or context is shorter than declared)")]
     MissingValue { index: usize },
+    /// A row or context given to compiled code does not fit its layout.
+    #[error("input {index} does not fit the declared layout: expected {expected}")]
+    WrongShape {
+        index: usize,
+        expected: &'static str,
+    },
 }
 
 impl EvalError {
@@ -43,7 +49,7 @@ impl EvalError {
             EvalError::DivisionByZero => "22012",
             EvalError::LikeEscape => "22025",
             EvalError::NeedsDatabase => "0A000",
-            EvalError::MissingValue { .. } => "XX000",
+            EvalError::MissingValue { .. } | EvalError::WrongShape { .. } => "XX000",
         }
     }
 }

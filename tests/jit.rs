@@ -1,0 +1,277 @@
+//! The compiled predicates against the interpreter (the oracle) on random
+//! well-typed expressions × rows × contexts, errors included; row shapes that
+//! do not fit are errors; the per-tenant cache shares, bounds and frees.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+#[path = "common/texpr_gen.rs"]
+mod texpr_gen;
+
+use std::sync::Arc;
+
+use proptest::prelude::*;
+use rampart::jit::{compile, JitError, PredicateCache};
+use rampart::lang::model::*;
+use rampart::lang::{BinaryOp, Command};
+use rampart::policy::combine::Clause;
+use rampart::policy::interp::{evaluate, Env};
+use rampart::policy::EvalError;
+use texpr_gen::*;
+
+fn oracle(e: &TExpr, row: &[Value], ctx: &[Value]) -> Result<Option<bool>, EvalError> {
+    match evaluate(e, &Env { row, context: ctx })? {
+        Value::Bool(b) => Ok(Some(b)),
+        _ => Ok(None),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 10_000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn compiled_agrees_with_interpreter(
+        e in expr(Ty::Bool, 4),
+        rows in proptest::collection::vec(row(), 1..4),
+        ctx in context(),
+    ) {
+        let set = policy_set();
+        let predicate = compile(&set, 0, &e).unwrap();
+        let mut expected = Vec::new();
+        for row in &rows {
+            let want = oracle(&e, row, &ctx);
+            prop_assert_eq!(&predicate.decide(row, &ctx), &want, "{:?} on {:?}", e, row);
+            expected.push(want);
+        }
+        let batch = predicate.decide_batch(&rows, &ctx);
+        let first_error = expected.iter().find_map(|r| r.clone().err());
+        match first_error {
+            Some(err) => prop_assert_eq!(batch, Err(err)),
+            None => prop_assert_eq!(batch, Ok(expected.into_iter().map(Result::unwrap).collect())),
+        }
+    }
+}
+
+#[test]
+fn extremes_agree() {
+    let set = policy_set();
+    let i = || node(TExprKind::Column(0), Ty::Int);
+    let j = || node(TExprKind::Column(1), Ty::Int);
+    for op in [
+        BinaryOp::Add,
+        BinaryOp::Sub,
+        BinaryOp::Mul,
+        BinaryOp::Div,
+        BinaryOp::Mod,
+    ] {
+        let arith = node(TExprKind::Binary(op, Box::new(i()), Box::new(j())), Ty::Int);
+        let e = node(
+            TExprKind::Binary(
+                BinaryOp::Ge,
+                Box::new(arith),
+                Box::new(lit(Value::Int(0), Ty::Int)),
+            ),
+            Ty::Bool,
+        );
+        let p = compile(&set, 0, &e).unwrap();
+        for a in [i64::MIN, i64::MAX, -1, 0, 1, 7] {
+            for b in [i64::MIN, i64::MAX, -1, 0, 1, -7] {
+                let mut row = vec![Value::Null; 7];
+                row[0] = Value::Int(a);
+                row[1] = Value::Int(b);
+                assert_eq!(
+                    p.decide(&row, &[Value::Null, Value::Null, Value::Null]),
+                    oracle(&e, &row, &[]),
+                    "{op:?} {a} {b}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn wrong_shapes_are_errors() {
+    let set = policy_set();
+    let e = node(
+        TExprKind::IsNull {
+            expr: Box::new(node(TExprKind::Column(3), Ty::Text)),
+            negated: false,
+        },
+        Ty::Bool,
+    );
+    let p = compile(&set, 0, &e).unwrap();
+    let ctx = [Value::Null, Value::Null, Value::Null];
+    assert!(matches!(
+        p.decide(&[Value::Int(1)], &ctx),
+        Err(EvalError::MissingValue { .. })
+    ));
+    let mut row = vec![Value::Null; 7];
+    row[3] = Value::Int(4);
+    assert!(matches!(
+        p.decide(&row, &ctx),
+        Err(EvalError::WrongShape { index: 3, .. })
+    ));
+    row.push(Value::Null);
+    assert!(matches!(
+        p.decide(&row, &ctx),
+        Err(EvalError::WrongShape { .. })
+    ));
+}
+
+#[test]
+fn exists_and_huge_expressions_are_refused() {
+    let set = policy_set();
+    let exists = node(
+        TExprKind::Exists {
+            table: 0,
+            alias: "x".into(),
+            cond: Box::new(node(TExprKind::Column(5), Ty::Bool)),
+        },
+        Ty::Bool,
+    );
+    assert_eq!(
+        compile(&set, 0, &exists).unwrap_err(),
+        JitError::NeedsDatabase
+    );
+    let mut e = node(TExprKind::Column(5), Ty::Bool);
+    for _ in 0..20_000 {
+        e = node(
+            TExprKind::Binary(
+                BinaryOp::And,
+                Box::new(node(TExprKind::Column(5), Ty::Bool)),
+                Box::new(e),
+            ),
+            Ty::Bool,
+        );
+    }
+    assert!(matches!(
+        compile(&set, 0, &e),
+        Err(JitError::TooLarge | JitError::TooDeep)
+    ));
+    std::mem::forget(e); // dropping 20,000 nested boxes recursively would overflow the test stack
+}
+
+/// `r` with one policy for every command: `t == tenant.id and i > request.n`.
+fn tenant_policy_set() -> Arc<PolicySet> {
+    let mut set = policy_set();
+    let cond = node(
+        TExprKind::Binary(
+            BinaryOp::And,
+            Box::new(node(
+                TExprKind::Binary(
+                    BinaryOp::Eq,
+                    Box::new(node(TExprKind::Column(3), Ty::Text)),
+                    Box::new(node(TExprKind::Context(0), Ty::Text)),
+                ),
+                Ty::Bool,
+            )),
+            Box::new(node(
+                TExprKind::Binary(
+                    BinaryOp::Gt,
+                    Box::new(node(TExprKind::Column(0), Ty::Int)),
+                    Box::new(node(TExprKind::Context(2), Ty::Int)),
+                ),
+                Ty::Bool,
+            )),
+        ),
+        Ty::Bool,
+    );
+    set.tables[0].policies.push(Policy {
+        name: "own".into(),
+        permissive: true,
+        commands: vec![
+            Command::Select,
+            Command::Insert,
+            Command::Update,
+            Command::Delete,
+        ],
+        roles: None,
+        using: Some(cond),
+        check: None,
+        span: Default::default(),
+    });
+    Arc::new(set)
+}
+
+fn tenant_ctx(id: &str) -> Vec<Value> {
+    vec![
+        Value::Text(id.into()),
+        Value::TextSet(Default::default()),
+        Value::Int(10),
+    ]
+}
+
+#[test]
+fn cache_shares_and_decides_per_tenant() {
+    let cache = PredicateCache::new(tenant_policy_set(), 4);
+    let a = cache
+        .predicate(&tenant_ctx("a"), 0, Command::Select, Clause::Using)
+        .unwrap();
+    let again = cache
+        .predicate(&tenant_ctx("a"), 0, Command::Select, Clause::Using)
+        .unwrap();
+    assert!(Arc::ptr_eq(&a, &again));
+    assert!(Arc::ptr_eq(
+        &cache.tenant(&tenant_ctx("a")),
+        &cache.tenant(&tenant_ctx("a"))
+    ));
+    let mut row = vec![Value::Null; 7];
+    row[0] = Value::Int(11);
+    row[3] = Value::Text("a".into());
+    assert_eq!(a.decide(&row, &tenant_ctx("a")), Ok(Some(true)));
+    let b = cache
+        .predicate(&tenant_ctx("b"), 0, Command::Select, Clause::Using)
+        .unwrap();
+    assert_eq!(b.decide(&row, &tenant_ctx("b")), Ok(Some(false)));
+    for n in 0..10 {
+        cache.tenant(&tenant_ctx(&n.to_string()));
+    }
+    assert_eq!(cache.len(), 4);
+    assert_eq!(cache.capacity(), 4);
+}
+
+#[test]
+fn concurrent_callers_compile_once() {
+    let cache = Arc::new(PredicateCache::new(tenant_policy_set(), 16));
+    let got: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                s.spawn(|| {
+                    cache
+                        .predicate(&tenant_ctx("new"), 0, Command::Update, Clause::Check)
+                        .unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(got.windows(2).all(|w| Arc::ptr_eq(&w[0], &w[1])));
+}
+
+fn resident_pages() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    statm.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn evicted_tenants_free_their_code() {
+    let cache = PredicateCache::new(tenant_policy_set(), 1_000);
+    let mut row = vec![Value::Null; 7];
+    row[0] = Value::Int(11);
+    let churn = |from: usize, to: usize| {
+        for n in from..to {
+            let ctx = tenant_ctx(&format!("tenant-{n}"));
+            let p = cache
+                .predicate(&ctx, 0, Command::Select, Clause::Using)
+                .unwrap();
+            assert_eq!(p.decide(&row, &ctx), Ok(None));
+        }
+    };
+    churn(0, 5_000);
+    let warm = resident_pages();
+    churn(5_000, 100_000);
+    let after = resident_pages();
+    // 4 KiB pages: allow 16 MiB of slack for allocator noise.
+    assert!(
+        after < warm + 4_096,
+        "resident pages grew from {warm} to {after}"
+    );
+}
