@@ -26,6 +26,8 @@ SELECT * FROM "audit"."access_log" l;
 SELECT * FROM "Audit".access_log;
 SELECT * FROM public.care_team;
 SELECT * FROM access_log;
+SELECT audit.access_log.actor FROM audit.access_log;
+SELECT p.xmin, p.id FROM patients p;
 
 -- Joins.
 SELECT p.id, p.name, ct.clinician FROM patients p JOIN care_team ct ON ct.patient_id = p.id;

@@ -142,9 +142,7 @@ SELECT name FROM projects WHERE archived AND name LIKE '%a%';
 SELECT email FROM users WHERE lower(email) ILIKE 'B%';
 SELECT 1;
 SELECT count(*) FROM orders WHERE created > '2026-01-01T00:00:00Z'::timestamptz;
--- diverges: system columns do not pass through the policy subquery (42703)
 SELECT ctid, id FROM orders;
--- diverges: the subquery's alias has no schema, so `public.orders.id` no longer resolves (42P01)
 SELECT public.orders.id FROM public.orders;
 TABLE orders;
 SELECT * FROM ONLY orders;
