@@ -5,7 +5,7 @@
 
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{Expr, ObjectName, Query, Select, SetExpr, TableFactor, VisitorMut};
+use sqlparser::ast::{Expr, Ident, ObjectName, Query, Select, SetExpr, TableFactor, VisitorMut};
 
 use crate::lang::model::PolicySet;
 use crate::policy::KnownContext;
@@ -148,6 +148,38 @@ fn check_table_modifiers(factor: &TableFactor) -> Result<(), RewriteError> {
     Err(RewriteError::Unsupported { construct })
 }
 
+/// PostgreSQL's system columns: no declared column can have these names,
+/// and the policy subquery (`SELECT *`) does not carry them.
+const SYSTEM_COLUMNS: [&str; 6] = ["ctid", "xmin", "xmax", "cmin", "cmax", "tableoid"];
+
+/// Refuses column references the policy subquery cannot keep: system
+/// columns, and names qualified by a schema (`public.orders.id`), as the
+/// subquery's alias has no schema. Either would fail in the database with
+/// a misleading message after the rewrite.
+fn check_column_reference(parts: &[Ident], dialect: Dialect) -> Result<(), RewriteError> {
+    let name = || {
+        parts
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(".")
+    };
+    if parts.len() > 2 {
+        return Err(RewriteError::Unsupported {
+            construct: format!("schema-qualified column reference `{}`", name()),
+        });
+    }
+    let is_system = parts
+        .last()
+        .is_some_and(|last| SYSTEM_COLUMNS.contains(&fold(last, dialect).as_str()));
+    if dialect == Dialect::Postgres && is_system {
+        return Err(RewriteError::Unsupported {
+            construct: format!("system column `{}`", name()),
+        });
+    }
+    Ok(())
+}
+
 /// The SQL name of a table factor kind that is not rewritten.
 fn factor_construct(factor: &TableFactor) -> String {
     let kind = match factor {
@@ -233,9 +265,16 @@ impl VisitorMut for QueryRewriter<'_> {
     }
 
     fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<RewriteError> {
-        if let Expr::Function(call) = expr {
-            return into_flow(check_function(call));
+        match expr {
+            Expr::Function(call) => into_flow(check_function(call)),
+            Expr::Identifier(ident) => into_flow(check_column_reference(
+                std::slice::from_ref(ident),
+                self.dialect,
+            )),
+            Expr::CompoundIdentifier(parts) => {
+                into_flow(check_column_reference(parts, self.dialect))
+            }
+            _ => ControlFlow::Continue(()),
         }
-        ControlFlow::Continue(())
     }
 }

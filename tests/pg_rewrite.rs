@@ -1,0 +1,294 @@
+//! The SELECT rewriter against PostgreSQL 15 (`RAMPART_PG_URL`): for each
+//! example policy set and several contexts, every corpus statement run as a
+//! non-owner under native RLS must give what its rewrite gives as the owner.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+#[path = "pg_rewrite/corpus.rs"]
+mod corpus;
+#[path = "pg_rewrite/data.rs"]
+mod data;
+#[path = "pg_rewrite/generated.rs"]
+mod generated;
+#[allow(dead_code)]
+#[path = "pg_native/inputs.rs"]
+mod inputs;
+#[path = "pg_rewrite/leak.rs"]
+mod leak;
+#[allow(dead_code)]
+#[path = "pg_native/random_sets.rs"]
+mod random_sets;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use postgres::{Client, SimpleQueryMessage};
+use rampart::sql::schema::create_tables;
+use rampart::{Context, Dialect, Engine};
+
+use common::pg::{describe, quote_ident, TestDb};
+use corpus::Statement;
+use generated::Generator;
+use random_sets::Rng;
+
+const ROWS_PER_TABLE: usize = 24;
+const GENERATED_FIXED: usize = 150;
+const GENERATED_VARYING: usize = 60;
+const FIXED_SEED: u64 = 0x5EED_0F5E_1EC7;
+
+/// A statement's result: column names and rows as text, or `SQLSTATE: message`.
+pub type Answer = Result<(Vec<String>, Vec<Vec<Option<String>>>), String>;
+
+/// Runs one statement with the simple protocol (every value as text).
+pub fn answer(client: &mut Client, sql: &str) -> Answer {
+    let messages = client.simple_query(sql).map_err(|e| describe(&e))?;
+    let mut columns = Vec::new();
+    let mut rows = Vec::new();
+    for m in messages {
+        if let SimpleQueryMessage::Row(row) = m {
+            if columns.is_empty() {
+                columns = row.columns().iter().map(|c| c.name().to_string()).collect();
+            }
+            rows.push(
+                (0..row.len())
+                    .map(|i| row.get(i).map(str::to_string))
+                    .collect(),
+            );
+        }
+    }
+    Ok((columns, rows))
+}
+
+/// Whether two answers agree: rows as multisets (as sequences when
+/// `ordered`), errors by SQLSTATE.
+pub fn agree(native: &Answer, rewritten: &Answer, ordered: bool) -> bool {
+    match (native, rewritten) {
+        (Ok((nc, nr)), Ok((rc, rr))) => {
+            let sorted = |rows: &Vec<Vec<Option<String>>>| {
+                let mut rows = rows.clone();
+                rows.sort();
+                rows
+            };
+            (nr.is_empty() || nc == rc)
+                && if ordered {
+                    nr == rr
+                } else {
+                    sorted(nr) == sorted(rr)
+                }
+        }
+        (Err(a), Err(b)) => a.get(..5) == b.get(..5),
+        _ => false,
+    }
+}
+
+/// Short text of an answer, for reports.
+pub fn brief(answer: &Answer) -> String {
+    match answer {
+        Ok((columns, rows)) => {
+            let mut first = rows.clone();
+            first.sort();
+            first.truncate(8);
+            format!("{} rows {columns:?}, first sorted: {first:?}", rows.len())
+        }
+        Err(e) => format!("error {e}"),
+    }
+}
+
+/// What one corpus file's run compared and found.
+#[derive(Default)]
+pub struct Report {
+    pub contexts: usize,
+    pub compared: usize,
+    pub rows_seen: usize,
+    pub errors_agreed: usize,
+    /// Refused statements: the rewriter's message, and whether PostgreSQL
+    /// ran the statement under native RLS.
+    pub refused: BTreeMap<String, (String, bool)>,
+    pub refusals: usize,
+    /// Statements marked `-- diverges:` (known, documented differences) and what they gave.
+    pub divergences: BTreeMap<String, String>,
+    pub mismatches: Vec<String>,
+}
+
+/// Sets the context's `rampart.*` settings for the session.
+pub fn set_context(client: &mut Client, engine: &Engine, ctx: &Context) {
+    let values = engine.context_values(ctx).unwrap();
+    for (field, value) in engine.policy_set().context.iter().zip(&values) {
+        let name = format!("rampart.{}_{}", field.block.keyword(), field.name);
+        client
+            .query(
+                "SELECT set_config($1, $2, false)",
+                &[&name, &inputs::setting_text(value)],
+            )
+            .unwrap();
+    }
+}
+
+/// Creates the tables, fills them, loads native RLS and grants the role.
+fn load(db: &TestDb, su: &mut Client, engine: &Engine, corpus: &corpus::Corpus, rng: &mut Rng) {
+    let set = engine.policy_set();
+    su.batch_execute(&create_tables(set, Dialect::Postgres))
+        .unwrap();
+    data::fill(su, set, &corpus.pools, rng, ROWS_PER_TABLE);
+    su.batch_execute(&engine.emit_postgres().unwrap()).unwrap();
+    let schemas: BTreeSet<String> = set
+        .tables
+        .iter()
+        .map(|t| t.name.schema.clone().unwrap_or_else(|| "public".into()))
+        .collect();
+    for s in &schemas {
+        su.batch_execute(&format!(
+            "GRANT USAGE ON SCHEMA {s} TO {r}; \
+             GRANT SELECT, UPDATE ON ALL TABLES IN SCHEMA {s} TO {r};",
+            s = quote_ident(s),
+            r = db.role
+        ))
+        .unwrap();
+    }
+}
+
+/// Compares every statement under one context.
+fn compare(
+    engine: &Engine,
+    ctx_json: &str,
+    user: &mut Client,
+    su: &mut Client,
+    statements: &[Statement],
+    report: &mut Report,
+) {
+    let ctx = Context::from_json(ctx_json).unwrap();
+    set_context(user, engine, &ctx);
+    report.contexts += 1;
+    for s in statements {
+        let native = answer(user, &s.sql);
+        let rewritten = match engine.rewrite(&ctx, Dialect::Postgres, &s.sql) {
+            Ok(sql) => sql,
+            Err(e) => {
+                report.refusals += 1;
+                report
+                    .refused
+                    .entry(s.sql.clone())
+                    .or_insert_with(|| (format!("{} {e}", e.sqlstate()), native.is_ok()));
+                continue;
+            }
+        };
+        let got = answer(su, &rewritten);
+        if let Some(why) = &s.diverges {
+            report.divergences.insert(
+                s.sql.clone(),
+                format!(
+                    "{why}\n    native RLS: {}\n    rewriter:   {}",
+                    brief(&native),
+                    brief(&got)
+                ),
+            );
+            continue;
+        }
+        report.compared += 1;
+        match &native {
+            Ok((_, rows)) => report.rows_seen += rows.len(),
+            Err(_) => report.errors_agreed += 1,
+        }
+        if !agree(&native, &got, s.ordered) {
+            report.mismatches.push(format!(
+                "{}\ncontext: {ctx_json}\nstatement: {}\nrewritten: {rewritten}\nnative RLS: {}\nrewriter:   {}",
+                s.origin,
+                s.sql,
+                brief(&native),
+                brief(&got)
+            ));
+        }
+    }
+}
+
+/// The seed of the varying part: `RAMPART_PG_REWRITE_SEED`, else the time.
+fn varying_seed() -> u64 {
+    std::env::var("RAMPART_PG_REWRITE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(7, |d| d.as_secs())
+        })
+}
+
+/// Runs one corpus file: hand-written and generated statements under each
+/// of its contexts, then the leak test.
+fn run_corpus(file: &str) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let path = root.join("tests/pg_rewrite").join(file);
+    let corpus = corpus::parse(file, &std::fs::read_to_string(&path).unwrap());
+    let engine = Engine::load(root.join(&corpus.policies)).unwrap();
+    let Some(db) = TestDb::create() else { return };
+    let mut su = db.superuser();
+    let mut rng = Rng::new(FIXED_SEED);
+    load(&db, &mut su, &engine, &corpus, &mut rng);
+    let set = engine.policy_set();
+    let seed = varying_seed();
+    let mut statements = corpus.statements.clone();
+    let hand_written = statements.len();
+    statements.extend(Generator::new(set, &corpus.pools, FIXED_SEED).statements(GENERATED_FIXED));
+    statements.extend(Generator::new(set, &corpus.pools, seed).statements(GENERATED_VARYING));
+    let mut user = db.unprivileged();
+    for c in [&mut su, &mut user] {
+        c.batch_execute("SET statement_timeout = '10s'").unwrap();
+    }
+    let mut report = Report::default();
+    for ctx in &corpus.contexts {
+        compare(&engine, ctx, &mut user, &mut su, &statements, &mut report);
+    }
+    let leaks = leak::run(&engine, &corpus.contexts, &mut user, &mut su, &mut report);
+    eprintln!(
+        "{file}: {} contexts × {} statements ({hand_written} hand-written, {} generated, \
+         varying seed {seed}): {} compared ({} rows, {} agreeing errors), {} leak queries; \
+         {} refusals of {} distinct statements",
+        corpus.contexts.len(),
+        statements.len(),
+        statements.len() - hand_written,
+        report.compared,
+        report.rows_seen,
+        report.errors_agreed,
+        leaks,
+        report.refusals,
+        report.refused.len()
+    );
+    for (sql, (why, accepted)) in &report.refused {
+        let pg = if *accepted {
+            "PostgreSQL accepts it"
+        } else {
+            "PostgreSQL fails too"
+        };
+        eprintln!("  refused ({pg}): {sql}\n    {why}");
+    }
+    for (sql, what) in &report.divergences {
+        eprintln!("  known divergence: {sql}\n    {what}");
+    }
+    assert!(
+        report.mismatches.is_empty(),
+        "{} mismatches with native RLS (RAMPART_PG_REWRITE_SEED={seed} replays the varying part):\n\n{}",
+        report.mismatches.len(),
+        report.mismatches.join("\n\n")
+    );
+}
+
+#[test]
+fn saas_queries_agree_with_native_rls() {
+    run_corpus("saas.sql");
+}
+
+#[test]
+fn healthcare_queries_agree_with_native_rls() {
+    run_corpus("healthcare.sql");
+}
+
+#[test]
+fn blog_queries_agree_with_native_rls() {
+    run_corpus("blog.sql");
+}
