@@ -1,6 +1,7 @@
-//! Rewritten writes executed on in-memory SQLite: the rows a DELETE removes
-//! are exactly those the interpreter says PostgreSQL's row-level security
-//! lets it remove, and a user condition never runs on a hidden row.
+//! Rewritten writes executed on in-memory SQLite: a DELETE removes and an
+//! UPDATE changes exactly the rows the interpreter says PostgreSQL's RLS
+//! would (an UPDATE with a bad new row fails whole, verified through its
+//! appended check columns), and a user condition never runs on a hidden row.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -189,4 +190,143 @@ fn delete_condition_never_runs_on_hidden_rows() {
     conn.execute(&rewritten, [])
         .unwrap_or_else(|e| panic!("{rewritten}: {e}"));
     assert!(ids(&conn).contains(&100));
+}
+
+/// Stands in for the executor: runs a rewritten write in a transaction and
+/// rolls it back with 42501 if any appended check column is not true.
+fn execute_verified(
+    conn: &Connection,
+    engine: &Engine,
+    ctx: &Context,
+    sql: &str,
+) -> Result<(), String> {
+    let out = engine.rewrite_planned(ctx, Dialect::Sqlite, sql).unwrap();
+    let plan = &out.plan[0];
+    conn.execute_batch("BEGIN").unwrap();
+    let mut stmt = conn.prepare(&out.sql).unwrap();
+    let width = stmt.column_count();
+    let mut failed = false;
+    let mut rows = stmt.query([]).unwrap();
+    while let Some(row) = rows.next().unwrap() {
+        for k in width - plan.checks.len()..width {
+            if row.get::<_, SqlValue>(k).unwrap() != SqlValue::Integer(1) {
+                failed = true;
+            }
+        }
+    }
+    drop(rows);
+    drop(stmt);
+    if failed {
+        conn.execute_batch("ROLLBACK").unwrap();
+        return Err("42501".into());
+    }
+    conn.execute_batch("COMMIT").unwrap();
+    Ok(())
+}
+
+fn table(conn: &Connection) -> Vec<Vec<SqlValue>> {
+    let mut stmt = conn.prepare("SELECT * FROM orders ORDER BY id").unwrap();
+    stmt.query_map([], |r| (0..7).map(|i| r.get(i)).collect())
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+type SetFn = fn(&mut Vec<Value>);
+
+#[test]
+fn update_matches_the_interpreter_and_fails_whole_on_a_bad_new_row() {
+    let engine = Engine::load("policies/saas").unwrap();
+    let set = engine.policy_set();
+    let index = set
+        .tables
+        .iter()
+        .position(|t| t.name.name == "orders")
+        .unwrap();
+    let cases: &[(&str, bool, UserCond, SetFn)] = &[
+        (
+            "UPDATE orders SET amount = 0",
+            false,
+            |_| true,
+            |r| r[3] = Value::Int(0),
+        ),
+        (
+            "UPDATE orders SET status = 'paid'",
+            false,
+            |_| true,
+            |r| {
+                r[4] = Value::Text("paid".into());
+            },
+        ),
+        (
+            "UPDATE orders SET status = 'shipped' WHERE amount > 50",
+            true,
+            |r| matches!(r[3], Value::Int(a) if a > 50),
+            |r| r[4] = Value::Text("shipped".into()),
+        ),
+        (
+            "UPDATE orders SET amount = amount - 200 WHERE amount > 50",
+            true,
+            |r| matches!(r[3], Value::Int(a) if a > 50),
+            |r| {
+                if let Value::Int(a) = r[3] {
+                    r[3] = Value::Int(a - 200);
+                }
+            },
+        ),
+        (
+            "UPDATE orders SET tenant_id = 'globex'",
+            false,
+            |_| true,
+            |r| {
+                r[1] = Value::Text("globex".into());
+            },
+        ),
+        (
+            "UPDATE orders SET note = 'seen' WHERE rampart_div(100, amount) > 1 RETURNING id",
+            true,
+            |r| matches!(r[3], Value::Int(a) if 100 / a > 1),
+            |r| r[5] = Value::Text("seen".into()),
+        ),
+    ];
+    for ctx_text in CONTEXTS {
+        let ctx = Context::from_json(ctx_text).unwrap();
+        let values = engine.context_values(&ctx).unwrap();
+        let known: Vec<Option<Value>> = values.iter().cloned().map(Some).collect();
+        for (sql, reads, user, assign) in cases {
+            let data = orders();
+            let conn = database(set, &data);
+            let got = execute_verified(&conn, &engine, &ctx, sql);
+            let policy = hiding(set, StatementKind::Update, *reads, &values);
+            let mut after = data.clone();
+            let mut violated = false;
+            for row in &mut after {
+                let env = Env {
+                    row,
+                    context: &values,
+                };
+                if !(admits(&policy, &env).unwrap() && user(row)) {
+                    continue;
+                }
+                assign(row);
+                for c in conditions(set, index, StatementKind::Update, *reads) {
+                    if c.image == RowImage::Updated {
+                        let check = specialise(&c.combined.expr, &known).unwrap();
+                        let env = Env {
+                            row,
+                            context: &values,
+                        };
+                        violated |= !admits(&check, &env).unwrap();
+                    }
+                }
+            }
+            let expected = if violated { data.clone() } else { after };
+            let expected_table: Vec<Vec<SqlValue>> = expected
+                .iter()
+                .map(|r| r.iter().map(to_sql).collect())
+                .collect();
+            assert_eq!(got.is_err(), violated, "{ctx_text}\n{sql}");
+            assert_eq!(table(&conn), expected_table, "{ctx_text}\n{sql}");
+        }
+    }
 }

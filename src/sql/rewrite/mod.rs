@@ -1,7 +1,7 @@
 //! The SQL rewriter: parses statements with `sqlparser`, replaces every
 //! reference to a declared table with a subquery applying its policies, and
 //! prints the result: queries (`SELECT`, set operations, `VALUES`) and
-//! `DELETE`; writes whose new rows must be verified get RETURNING check
+//! `DELETE` and `UPDATE`; writes whose new rows must be verified get RETURNING check
 //! columns and a `StatementPlan` saying which.
 //!
 //! Each reference `FROM orders o` becomes
@@ -28,6 +28,7 @@ mod query;
 mod scope;
 mod table;
 mod target;
+mod update;
 
 use std::ops::ControlFlow;
 
@@ -209,6 +210,7 @@ fn rewrite_statement(
             ControlFlow::Break(e) => Err(e),
         },
         Statement::Delete(delete) => rewriter.rewrite_delete(delete),
+        Statement::Update(update) => rewriter.rewrite_update(update),
         other => Err(RewriteError::Unsupported {
             construct: format!("`{}` statements", statement_kind(other)),
         }),

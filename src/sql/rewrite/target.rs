@@ -112,7 +112,6 @@ impl QueryRewriter<'_> {
         }
     }
 
-    #[expect(dead_code, reason = "UPDATE and INSERT use it, in the next commits")]
     /// One RETURNING check column per condition of `kind` on `image` that
     /// raises 42501, numbered from `first_index` among the RETURNING items.
     pub(super) fn check_columns(
