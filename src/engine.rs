@@ -161,8 +161,21 @@ impl Engine {
     /// # Ok::<(), rampart::Error>(())
     /// ```
     pub fn rewrite(&self, ctx: &Context, dialect: Dialect, sql: &str) -> Result<String, Error> {
+        Ok(self.rewrite_planned(ctx, dialect, sql)?.sql)
+    }
+
+    /// Like [`Engine::rewrite`], with the plan of each statement: which
+    /// RETURNING columns were appended to verify new rows.
+    pub fn rewrite_planned(
+        &self,
+        ctx: &Context,
+        dialect: Dialect,
+        sql: &str,
+    ) -> Result<crate::sql::rewrite::Rewritten, Error> {
         let values = self.context_values(ctx)?;
-        Ok(crate::sql::rewrite::rewrite(&self.set, &values, dialect, sql)?.sql)
+        Ok(crate::sql::rewrite::rewrite(
+            &self.set, &values, dialect, sql,
+        )?)
     }
 
     /// The combined, context-specialised predicates for a table and command,

@@ -216,7 +216,7 @@ fn rewrite_prints_sql_or_refuses_with_exit_1() {
         MEMBER,
         "--dialect",
         "sqlite",
-        "DELETE FROM orders",
+        "TRUNCATE orders",
     ]);
     assert_eq!(code, 1);
     assert!(stdout.is_empty());

@@ -1,4 +1,4 @@
 -- policies: policies/saas
 -- context: {"tenant": {"id": "acme", "plan": "pro"}, "request": {"user": "bob", "roles": ["member"]}}
 -- dialect: postgres
-SELECT id FROM orders; DELETE FROM orders
+SELECT id FROM orders; TRUNCATE orders

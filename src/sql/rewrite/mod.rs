@@ -1,6 +1,8 @@
 //! The SQL rewriter: parses statements with `sqlparser`, replaces every
 //! reference to a declared table with a subquery applying its policies, and
-//! prints the result. Only queries (`SELECT`, set operations, `VALUES`) for now.
+//! prints the result: queries (`SELECT`, set operations, `VALUES`) and
+//! `DELETE` and `UPDATE`; writes whose new rows must be verified get RETURNING check
+//! columns and a `StatementPlan` saying which.
 //!
 //! Each reference `FROM orders o` becomes
 //! `FROM (SELECT * FROM "orders" WHERE <policy> OFFSET 0) AS o` (SQLite:
@@ -18,11 +20,15 @@
 //! Everything not understood is refused with an error naming it (fail
 //! closed); see `RewriteError`.
 
+mod delete;
 mod deny;
 mod error;
+mod plan;
 mod query;
 mod scope;
 mod table;
+mod target;
+mod update;
 
 use std::ops::ControlFlow;
 
@@ -37,6 +43,7 @@ use crate::lang::model::{PolicySet, Value};
 use super::Dialect;
 
 pub use error::RewriteError;
+pub use plan::{AppendedCheck, StatementPlan};
 
 /// The longest SQL text accepted, in bytes.
 pub const MAX_SQL_BYTES: usize = 1 << 20;
@@ -48,11 +55,14 @@ pub const MAX_DEPTH: usize = 50;
 /// tall as the chain, which printing and dropping walk recursively.
 pub const MAX_OPERATORS: usize = 5000;
 
-/// Rewritten statements. (A RETURNING plan for writes will sit beside `sql`.)
+/// Rewritten statements and what an executor must do with their output.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rewritten {
     /// The rewritten statements, joined by `";\n"`.
     pub sql: String,
+    /// One plan per statement, in order: the appended RETURNING check
+    /// columns to verify and strip.
+    pub plan: Vec<StatementPlan>,
 }
 
 /// Rewrites `sql` so that every statement sees only the rows the policies
@@ -67,12 +77,14 @@ pub fn rewrite(
     let statements = parse(sql, dialect)?;
     let known: Vec<Option<Value>> = context.iter().cloned().map(Some).collect();
     let mut printed = Vec::with_capacity(statements.len());
+    let mut plan = Vec::with_capacity(statements.len());
     for mut statement in statements {
-        rewrite_statement(set, &known, dialect, &mut statement)?;
+        plan.push(rewrite_statement(set, &known, dialect, &mut statement)?);
         printed.push(statement.to_string());
     }
     Ok(Rewritten {
         sql: printed.join(";\n"),
+        plan,
     })
 }
 
@@ -190,16 +202,18 @@ fn rewrite_statement(
     known: &crate::policy::KnownContext,
     dialect: Dialect,
     statement: &mut Statement,
-) -> Result<(), RewriteError> {
-    let Statement::Query(query) = statement else {
-        return Err(RewriteError::Unsupported {
-            construct: format!("`{}` statements", statement_kind(statement)),
-        });
-    };
+) -> Result<StatementPlan, RewriteError> {
     let mut rewriter = query::QueryRewriter::new(set, dialect, known);
-    match query.visit(&mut rewriter) {
-        ControlFlow::Continue(()) => Ok(()),
-        ControlFlow::Break(e) => Err(e),
+    match statement {
+        Statement::Query(query) => match query.visit(&mut rewriter) {
+            ControlFlow::Continue(()) => Ok(StatementPlan::none(None)),
+            ControlFlow::Break(e) => Err(e),
+        },
+        Statement::Delete(delete) => rewriter.rewrite_delete(delete),
+        Statement::Update(update) => rewriter.rewrite_update(update),
+        other => Err(RewriteError::Unsupported {
+            construct: format!("`{}` statements", statement_kind(other)),
+        }),
     }
 }
 

@@ -170,3 +170,19 @@ impl Frame {
         }
     }
 }
+
+impl Frame {
+    /// The frame of a write statement's own clauses (`USING`, `FROM`,
+    /// `WHERE`, `SET`, `RETURNING`): no WITH items, nothing locked.
+    pub fn statement() -> Frame {
+        Frame {
+            inherited: Vec::new(),
+            inherited_ambiguous: Vec::new(),
+            own: Vec::new(),
+            recursive: false,
+            bodies_entered: 0,
+            lock: LockScope::None,
+            derived_locked: false,
+        }
+    }
+}

@@ -17,7 +17,7 @@ use super::query::QueryRewriter;
 use super::scope::{fold, fold_declared, idents, CteMeaning, Frame};
 
 /// System schemas and relation prefixes: catalogs are never read through the rewriter.
-fn is_system(parts: &[String]) -> bool {
+pub(super) fn is_system(parts: &[String]) -> bool {
     let schema_is_system = parts.len() > 1
         && parts
             .first()
@@ -30,7 +30,7 @@ fn is_system(parts: &[String]) -> bool {
 
 /// The declared table a name (folded parts) means, if any. An unqualified
 /// declared table also answers to `public.` (PostgreSQL) or `main.` (SQLite).
-fn resolve(set: &PolicySet, parts: &[String], dialect: Dialect) -> Option<usize> {
+pub(super) fn resolve(set: &PolicySet, parts: &[String], dialect: Dialect) -> Option<usize> {
     let default_schema = match dialect {
         Dialect::Postgres => "public",
         Dialect::Sqlite => "main",

@@ -1,0 +1,262 @@
+//! The target table of a write: resolving its name, whether the statement
+//! reads its columns, the policy conditions on existing rows (a guarded
+//! `WHERE`) and on new rows (appended RETURNING check columns).
+
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    self as sql, BinaryOperator, CaseWhen, Expr, Ident, ObjectName, SelectItem, Visit, VisitMut,
+    Visitor,
+};
+
+use crate::lang::model::{TExpr, TExprKind, Value};
+use crate::policy::combine::{and, conditions, Condition, OnFail, RowImage, StatementKind};
+use crate::policy::specialise;
+use crate::sql::emit::nested;
+use crate::sql::{EmitError, Scope};
+
+use super::error::RewriteError;
+use super::plan::AppendedCheck;
+use super::query::QueryRewriter;
+use super::scope::{fold, fold_declared, idents, Frame};
+use super::table::{is_system, resolve};
+
+/// The declared table a write statement targets, as the statement names it.
+pub struct Target {
+    pub index: usize,
+    /// The declared name, for messages and the plan.
+    pub name: String,
+    /// How the statement's expressions refer to it: its alias, or its name.
+    pub qualifier: Vec<String>,
+    /// The reference name (alias, or the table's unqualified name), folded.
+    pub reference: String,
+}
+
+impl QueryRewriter<'_> {
+    /// Resolves the target of a write; system relations and undeclared
+    /// tables are refused.
+    pub(super) fn target(
+        &self,
+        name: &ObjectName,
+        alias: Option<&Ident>,
+    ) -> Result<Target, RewriteError> {
+        let parts = idents(name).ok_or_else(|| RewriteError::Unsupported {
+            construct: format!("computed table name `{name}`"),
+        })?;
+        let folded: Vec<String> = parts.iter().map(|i| fold(i, self.dialect)).collect();
+        if is_system(&folded) {
+            return Err(RewriteError::SystemRelation {
+                name: name.to_string(),
+            });
+        }
+        let unknown = || RewriteError::UnknownTable {
+            name: name.to_string(),
+        };
+        let index = resolve(self.set, &folded, self.dialect).ok_or_else(unknown)?;
+        let table = self.set.tables.get(index).ok_or_else(unknown)?;
+        let (qualifier, reference) = match alias {
+            Some(a) => {
+                let folded = fold(a, self.dialect);
+                (vec![folded.clone()], folded)
+            }
+            None => {
+                let mut q = Vec::new();
+                q.extend(table.name.schema.clone());
+                q.push(table.name.name.clone());
+                (q, fold_declared(&table.name.name, self.dialect))
+            }
+        };
+        Ok(Target {
+            index,
+            name: table.name.to_string(),
+            qualifier,
+            reference,
+        })
+    }
+
+    /// Rewrites the user's own clauses of a write (other tables get their
+    /// SELECT policies, functions are checked) before any policy is added.
+    pub(super) fn rewrite_clause<T: VisitMut>(
+        &mut self,
+        clause: &mut T,
+    ) -> Result<(), RewriteError> {
+        self.frames.push(Frame::statement());
+        let flow = clause.visit(self);
+        self.frames.pop();
+        match flow {
+            ControlFlow::Continue(()) => Ok(()),
+            ControlFlow::Break(e) => Err(e),
+        }
+    }
+
+    /// The conditions of `kind` that hide existing rows, AND-ed, specialised
+    /// and emitted over the target; `None` when they fold to true.
+    pub(super) fn hiding_predicate(
+        &self,
+        target: &Target,
+        kind: StatementKind,
+        reads: bool,
+    ) -> Result<Option<Expr>, RewriteError> {
+        let mut predicate: Option<TExpr> = None;
+        for condition in conditions(self.set, target.index, kind, reads) {
+            if condition.image == RowImage::Existing && condition.on_fail == OnFail::Hide {
+                predicate = Some(match predicate {
+                    None => condition.combined.expr,
+                    Some(acc) => and(acc, condition.combined.expr),
+                });
+            }
+        }
+        match predicate {
+            None => Ok(None),
+            Some(p) => self.emit_condition(target, &p),
+        }
+    }
+
+    /// One RETURNING check column per condition of `kind` on `image` that
+    /// raises 42501, numbered from `first_index` among the RETURNING items.
+    pub(super) fn check_columns(
+        &self,
+        target: &Target,
+        kind: StatementKind,
+        reads: bool,
+        image: RowImage,
+        first_index: usize,
+    ) -> Result<(Vec<SelectItem>, Vec<AppendedCheck>), RewriteError> {
+        let mut items = Vec::new();
+        let mut checks = Vec::new();
+        for condition in conditions(self.set, target.index, kind, reads) {
+            if condition.image != image || condition.on_fail != OnFail::Error {
+                continue;
+            }
+            let Some(expr) = self.emit_condition(target, &condition.combined.expr)? else {
+                continue;
+            };
+            let alias = format!("rampart_check_{}", checks.len());
+            items.push(SelectItem::ExprWithAlias {
+                expr,
+                alias: Ident::new(alias.clone()),
+            });
+            checks.push(AppendedCheck {
+                column_index: first_index + checks.len(),
+                alias,
+                policy_description: describe(&condition, &target.name),
+            });
+        }
+        Ok((items, checks))
+    }
+
+    /// A condition specialised and emitted over the target; `None` when it is
+    /// the constant true.
+    pub(super) fn emit_condition(
+        &self,
+        target: &Target,
+        condition: &TExpr,
+    ) -> Result<Option<Expr>, RewriteError> {
+        let emit_error = |source: EmitError| RewriteError::Emit {
+            table: target.name.clone(),
+            source,
+        };
+        let special =
+            specialise(condition, self.known).map_err(|e| emit_error(EmitError::Eval(e)))?;
+        if special.kind == TExprKind::Literal(Value::Bool(true)) {
+            return Ok(None);
+        }
+        let scope = Scope::new(target.index, target.qualifier.clone());
+        self.emitter
+            .expr(&special, &scope)
+            .map(Some)
+            .map_err(emit_error)
+    }
+}
+
+/// `UPDATE check on the updated row of "orders"`.
+fn describe(condition: &Condition, table: &str) -> String {
+    let clause = match condition.clause {
+        crate::policy::combine::Clause::Using => "using",
+        crate::policy::combine::Clause::Check => "check",
+    };
+    let image = match condition.image {
+        RowImage::Existing => "existing",
+        RowImage::Inserted => "inserted",
+        RowImage::Updated => "updated",
+    };
+    format!(
+        "{} {clause} on the {image} row of `{table}`",
+        condition.command.keyword().to_uppercase()
+    )
+}
+
+/// `policy AND (CASE WHEN policy THEN (user) END)`: the user's condition only
+/// ever runs on rows the policy admits, whatever order the database
+/// evaluates the two sides in (PostgreSQL sorts quals by cost; SQLite
+/// evaluates both sides of `AND`).
+pub fn guarded_where(policy: Option<Expr>, user: Option<Expr>) -> Option<Expr> {
+    match (policy, user) {
+        (None, user) => user,
+        (Some(policy), None) => Some(policy),
+        (Some(policy), Some(user)) => {
+            let guard = Expr::Case {
+                case_token: sql::helpers::attached_token::AttachedToken::empty(),
+                end_token: sql::helpers::attached_token::AttachedToken::empty(),
+                operand: None,
+                conditions: vec![CaseWhen {
+                    condition: policy.clone(),
+                    result: Expr::Nested(Box::new(user)),
+                }],
+                else_result: None,
+            };
+            Some(Expr::BinaryOp {
+                left: Box::new(nested(policy)),
+                op: BinaryOperator::And,
+                right: Box::new(guard),
+            })
+        }
+    }
+}
+
+/// Whether `clause` can read a column of the target: an unqualified name
+/// that is one of its columns, or a name qualified by its reference name.
+/// Over-approximates (a same-named column of another table counts), which
+/// only ever applies the SELECT policies where PostgreSQL might not.
+pub fn names_target_column<T: Visit + ?Sized>(
+    clause: &T,
+    columns: &[String],
+    target: &Target,
+    dialect: crate::sql::Dialect,
+) -> bool {
+    struct Finder<'a> {
+        columns: &'a [String],
+        reference: &'a str,
+        dialect: crate::sql::Dialect,
+    }
+    impl Visitor for Finder<'_> {
+        type Break = ();
+        fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+            let hit = match expr {
+                Expr::Identifier(i) => {
+                    let name = fold(i, self.dialect);
+                    self.columns
+                        .iter()
+                        .any(|c| fold_declared(c, self.dialect) == name)
+                }
+                Expr::CompoundIdentifier(parts) => parts
+                    .iter()
+                    .rev()
+                    .nth(1)
+                    .is_some_and(|q| fold(q, self.dialect) == self.reference),
+                _ => false,
+            };
+            if hit {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        }
+    }
+    let mut finder = Finder {
+        columns,
+        reference: &target.reference,
+        dialect,
+    };
+    clause.visit(&mut finder).is_break()
+}
