@@ -4,6 +4,7 @@
 use crate::lang::load::LoadError;
 use crate::policy::context::ContextError;
 use crate::policy::EvalError;
+use crate::quota::QuotaError;
 use crate::sql::rewrite::RewriteError;
 use crate::sql::EmitError;
 
@@ -34,11 +35,45 @@ pub enum Error {
     /// Two evaluators gave different answers: a bug in Rampart.
     #[error("evaluators disagree: {0}")]
     Disagreement(String),
+    /// A database URL that is not one of the accepted forms.
+    #[error("database URL {0}")]
+    Url(String),
+    /// The database refused or failed a statement (or could not be reached).
+    #[error(transparent)]
+    Database(#[from] DatabaseError),
+    /// A row written by the statement fails the policies' check; the
+    /// statement was rolled back.
+    #[error("new row violates row-level security policy for table \"{table}\"")]
+    CheckViolation { table: String },
+    /// A statement in a transaction that already failed.
+    #[error("current transaction is aborted, commands ignored until end of transaction block")]
+    TransactionAborted,
+    /// A tenant quota refused the statement or the connection.
+    #[error(transparent)]
+    Quota(#[from] QuotaError),
+}
+
+/// An error reported by the database, with its SQLSTATE (for SQLite, the
+/// closest PostgreSQL code: `23505` for a unique violation, …).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct DatabaseError {
+    pub sqlstate: String,
+    pub message: String,
+}
+
+impl DatabaseError {
+    pub fn new(sqlstate: &str, message: impl Into<String>) -> DatabaseError {
+        DatabaseError {
+            sqlstate: sqlstate.to_string(),
+            message: message.into(),
+        }
+    }
 }
 
 impl Error {
     /// The SQLSTATE of this error, as PostgreSQL would report it.
-    pub fn sqlstate(&self) -> &'static str {
+    pub fn sqlstate(&self) -> &str {
         match self {
             Error::Policy { .. } => "42P17",
             Error::Load(_) => "58030",
@@ -51,6 +86,11 @@ impl Error {
             Error::Emit(_) => "0A000",
             Error::Rewrite(e) => e.sqlstate(),
             Error::Disagreement(_) => "XX000",
+            Error::Url(_) => "08001",
+            Error::Database(e) => &e.sqlstate,
+            Error::CheckViolation { .. } => "42501",
+            Error::TransactionAborted => "25P02",
+            Error::Quota(e) => e.sqlstate(),
         }
     }
 }

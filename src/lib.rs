@@ -12,6 +12,7 @@ pub mod sql;
 
 pub use engine::{Context, Engine, ExplainedPredicate, Explanation, Verdict};
 pub use error::Error;
+pub use exec::{QueryResult, Session, SqlValue};
 pub use lang::Command;
 pub use sql::Dialect;
 

@@ -8,7 +8,7 @@ use sqlparser::ast::{Delete, FromTable, TableFactor};
 use crate::policy::combine::StatementKind;
 
 use super::error::RewriteError;
-use super::plan::StatementPlan;
+use super::plan::{PlanKind, StatementPlan};
 use super::query::QueryRewriter;
 use super::target::{guarded_where, names_target_column};
 
@@ -84,11 +84,17 @@ impl QueryRewriter<'_> {
         }
         let policy = self.hiding_predicate(&target, StatementKind::Delete, reads)?;
         delete.selection = guarded_where(policy, delete.selection.take());
-        let mut plan = StatementPlan::none(Some(target.name));
+        let mut plan = StatementPlan::none(PlanKind::Delete, None);
         if let Some(returning) = &delete.returning {
             plan.user_columns = returning.len();
             plan.had_returning = true;
         }
+        if self.row_images {
+            let (items, names) = self.image_items(&target)?;
+            delete.returning.get_or_insert_with(Vec::new).extend(items);
+            plan.image_columns = names;
+        }
+        plan.table = Some(target.name);
         Ok(plan)
     }
 }

@@ -43,7 +43,7 @@ use crate::lang::model::{PolicySet, Value};
 use super::Dialect;
 
 pub use error::RewriteError;
-pub use plan::{AppendedCheck, StatementPlan};
+pub use plan::{AppendedCheck, PlanKind, StatementPlan, Transaction};
 
 /// The longest SQL text accepted, in bytes.
 pub const MAX_SQL_BYTES: usize = 1 << 20;
@@ -60,9 +60,19 @@ pub const MAX_OPERATORS: usize = 5000;
 pub struct Rewritten {
     /// The rewritten statements, joined by `";\n"`.
     pub sql: String,
+    /// Each rewritten statement on its own, in order.
+    pub statements: Vec<String>,
     /// One plan per statement, in order: the appended RETURNING check
     /// columns to verify and strip.
     pub plan: Vec<StatementPlan>,
+}
+
+/// Choices that change what the rewriter appends.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RewriteOptions {
+    /// Append every declared column of each written row to RETURNING (after
+    /// the user's items, before the checks), for change events.
+    pub row_images: bool,
 }
 
 /// Rewrites `sql` so that every statement sees only the rows the policies
@@ -74,16 +84,34 @@ pub fn rewrite(
     dialect: Dialect,
     sql: &str,
 ) -> Result<Rewritten, RewriteError> {
+    rewrite_with(set, context, dialect, sql, RewriteOptions::default())
+}
+
+/// [`rewrite`] with options.
+pub fn rewrite_with(
+    set: &PolicySet,
+    context: &[Value],
+    dialect: Dialect,
+    sql: &str,
+    options: RewriteOptions,
+) -> Result<Rewritten, RewriteError> {
     let statements = parse(sql, dialect)?;
     let known: Vec<Option<Value>> = context.iter().cloned().map(Some).collect();
     let mut printed = Vec::with_capacity(statements.len());
     let mut plan = Vec::with_capacity(statements.len());
     for mut statement in statements {
-        plan.push(rewrite_statement(set, &known, dialect, &mut statement)?);
+        plan.push(rewrite_statement(
+            set,
+            &known,
+            dialect,
+            options,
+            &mut statement,
+        )?);
         printed.push(statement.to_string());
     }
     Ok(Rewritten {
         sql: printed.join(";\n"),
+        statements: printed,
         plan,
     })
 }
@@ -201,12 +229,17 @@ fn rewrite_statement(
     set: &PolicySet,
     known: &crate::policy::KnownContext,
     dialect: Dialect,
+    options: RewriteOptions,
     statement: &mut Statement,
 ) -> Result<StatementPlan, RewriteError> {
+    if let Some(control) = transaction_control(statement)? {
+        return Ok(StatementPlan::none(PlanKind::Transaction(control), None));
+    }
     let mut rewriter = query::QueryRewriter::new(set, dialect, known);
+    rewriter.row_images = options.row_images;
     match statement {
         Statement::Query(query) => match query.visit(&mut rewriter) {
-            ControlFlow::Continue(()) => Ok(StatementPlan::none(None)),
+            ControlFlow::Continue(()) => Ok(StatementPlan::none(PlanKind::Query, None)),
             ControlFlow::Break(e) => Err(e),
         },
         Statement::Delete(delete) => rewriter.rewrite_delete(delete),
@@ -215,6 +248,42 @@ fn rewrite_statement(
             construct: format!("`{}` statements", statement_kind(other)),
         }),
     }
+}
+
+/// Transaction control, passed through as written: `BEGIN` (with modes),
+/// `COMMIT`, `ROLLBACK`, `SAVEPOINT`, `RELEASE`, `ROLLBACK TO`. Chained
+/// transactions and procedural blocks are refused.
+fn transaction_control(statement: &Statement) -> Result<Option<Transaction>, RewriteError> {
+    let refused = |what: &str| RewriteError::Unsupported {
+        construct: what.to_string(),
+    };
+    Ok(Some(match statement {
+        Statement::StartTransaction {
+            statements,
+            exception,
+            has_end_keyword,
+            ..
+        } => {
+            if !statements.is_empty() || exception.is_some() || *has_end_keyword {
+                return Err(refused("`BEGIN … END` blocks"));
+            }
+            Transaction::Begin
+        }
+        Statement::Commit { chain, .. } | Statement::Rollback { chain, .. } if *chain => {
+            return Err(refused("`AND CHAIN`"));
+        }
+        Statement::Commit { .. } => Transaction::Commit,
+        Statement::Rollback {
+            savepoint: None, ..
+        } => Transaction::Rollback,
+        Statement::Rollback {
+            savepoint: Some(name),
+            ..
+        } => Transaction::RollbackTo(name.value.clone()),
+        Statement::Savepoint { name } => Transaction::Savepoint(name.value.clone()),
+        Statement::ReleaseSavepoint { name } => Transaction::Release(name.value.clone()),
+        _ => return Ok(None),
+    }))
 }
 
 /// `CREATE TABLE` for `Statement::CreateTable { … }`: the variant's name in words.

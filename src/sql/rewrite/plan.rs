@@ -5,6 +5,8 @@
 /// What the executor must do with one rewritten statement's output.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StatementPlan {
+    /// What kind of statement it is.
+    pub kind: PlanKind,
     /// The declared table the statement writes (`None` for queries).
     pub table: Option<String>,
     /// How many RETURNING items are the user's (`*` counts as one item);
@@ -16,17 +18,59 @@ pub struct StatementPlan {
     /// Whether the user wrote RETURNING; if not, the executor returns no
     /// rows, only the count.
     pub had_returning: bool,
+    /// The declared columns of the written row (the new row of an INSERT
+    /// or UPDATE, the removed row of a DELETE), appended after the user's
+    /// items and before the checks when row images were asked for
+    /// (`RewriteOptions::row_images`); empty otherwise.
+    pub image_columns: Vec<String>,
+}
+
+/// The kind of a statement, as the executor treats it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PlanKind {
+    /// A query: `SELECT`, a set operation, `VALUES`.
+    Query,
+    Insert,
+    Update,
+    Delete,
+    /// Transaction control, passed through unchanged.
+    Transaction(Transaction),
+}
+
+/// Transaction control statements.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Transaction {
+    /// `BEGIN` / `START TRANSACTION`.
+    Begin,
+    /// `COMMIT` / `END`.
+    Commit,
+    /// `ROLLBACK` / `ABORT`.
+    Rollback,
+    /// `SAVEPOINT name`.
+    Savepoint(String),
+    /// `RELEASE [SAVEPOINT] name`.
+    Release(String),
+    /// `ROLLBACK TO [SAVEPOINT] name`.
+    RollbackTo(String),
 }
 
 impl StatementPlan {
     /// The plan of a statement with nothing appended.
-    pub fn none(table: Option<String>) -> StatementPlan {
+    pub fn none(kind: PlanKind, table: Option<String>) -> StatementPlan {
         StatementPlan {
+            kind,
             table,
             user_columns: 0,
             checks: Vec::new(),
             had_returning: false,
+            image_columns: Vec::new(),
         }
+    }
+
+    /// How many columns at the end of each returned row the rewriter
+    /// appended (row image and checks).
+    pub fn appended(&self) -> usize {
+        self.image_columns.len() + self.checks.len()
     }
 }
 

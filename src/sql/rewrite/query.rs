@@ -24,6 +24,8 @@ pub struct QueryRewriter<'a> {
     pub(super) frames: Vec<Frame>,
     /// Set by a table factor; the relation name visited next is its own.
     expect_relation: bool,
+    /// Whether writes append their row images (`RewriteOptions::row_images`).
+    pub(super) row_images: bool,
 }
 
 impl<'a> QueryRewriter<'a> {
@@ -35,6 +37,7 @@ impl<'a> QueryRewriter<'a> {
             emitter: Emitter::new(set, dialect, ContextSource::Literals, known),
             frames: Vec::new(),
             expect_relation: false,
+            row_images: false,
         }
     }
 }

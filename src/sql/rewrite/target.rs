@@ -12,7 +12,7 @@ use sqlparser::ast::{
 use crate::lang::model::{TExpr, TExprKind, Value};
 use crate::policy::combine::{and, conditions, Condition, OnFail, RowImage, StatementKind};
 use crate::policy::specialise;
-use crate::sql::emit::nested;
+use crate::sql::emit::{column_ref, nested};
 use crate::sql::{EmitError, Scope};
 
 use super::error::RewriteError;
@@ -143,6 +143,31 @@ impl QueryRewriter<'_> {
             });
         }
         Ok((items, checks))
+    }
+
+    /// Every declared column of the target, as RETURNING items
+    /// `"t"."col" AS "rampart_row_<i>"`, and the columns' names.
+    pub(super) fn image_items(
+        &self,
+        target: &Target,
+    ) -> Result<(Vec<SelectItem>, Vec<String>), RewriteError> {
+        let table = self
+            .set
+            .tables
+            .get(target.index)
+            .ok_or_else(|| RewriteError::Unsupported {
+                construct: "a target out of range".into(),
+            })?;
+        let mut items = Vec::with_capacity(table.columns.len());
+        let mut names = Vec::with_capacity(table.columns.len());
+        for (i, column) in table.columns.iter().enumerate() {
+            items.push(SelectItem::ExprWithAlias {
+                expr: column_ref(&target.qualifier, &column.name),
+                alias: Ident::new(format!("rampart_row_{i}")),
+            });
+            names.push(column.name.clone());
+        }
+        Ok((items, names))
     }
 
     /// A condition specialised and emitted over the target; `None` when it is

@@ -9,7 +9,7 @@ use crate::policy::combine::{RowImage, StatementKind};
 use crate::sql::Dialect;
 
 use super::error::RewriteError;
-use super::plan::StatementPlan;
+use super::plan::{PlanKind, StatementPlan};
 use super::query::QueryRewriter;
 use super::target::{guarded_where, names_target_column};
 
@@ -98,22 +98,30 @@ impl QueryRewriter<'_> {
         update.selection = guarded_where(policy, update.selection.take());
         let had_returning = update.returning.is_some();
         let user_columns = update.returning.as_ref().map_or(0, Vec::len);
+        let (image, image_columns) = if self.row_images {
+            self.image_items(&target)?
+        } else {
+            (Vec::new(), Vec::new())
+        };
         let (items, checks) = self.check_columns(
             &target,
             StatementKind::Update,
             reads,
             RowImage::Updated,
-            user_columns,
+            user_columns + image.len(),
         )?;
-        if !items.is_empty() {
+        if !items.is_empty() || !image.is_empty() {
             let returning: &mut Vec<SelectItem> = update.returning.get_or_insert_with(Vec::new);
+            returning.extend(image);
             returning.extend(items);
         }
         Ok(StatementPlan {
+            kind: PlanKind::Update,
             table: Some(target.name),
             user_columns,
             checks,
             had_returning,
+            image_columns,
         })
     }
 }

@@ -1,0 +1,127 @@
+//! The embedded SQLite backend: `rusqlite` with SQLite compiled in, the
+//! `rampart_*` functions the emitted SQL calls registered on every
+//! connection, and prepared statements cached by text.
+
+use rusqlite::types::ValueRef;
+use rusqlite::{ffi, Connection};
+
+use crate::error::DatabaseError;
+use crate::sql::Dialect;
+
+use super::sqlite_functions::{register, ERROR_PREFIX};
+use super::{Backend, RawResult, SqlValue};
+
+/// How many prepared statements a connection keeps.
+const STATEMENT_CACHE: usize = 128;
+
+/// An SQLite database: in memory or a file.
+pub struct SqliteBackend {
+    conn: Connection,
+}
+
+impl SqliteBackend {
+    /// A new, empty in-memory database.
+    pub fn in_memory() -> Result<SqliteBackend, DatabaseError> {
+        SqliteBackend::ready(Connection::open_in_memory().map_err(|e| from_rusqlite(&e))?)
+    }
+
+    /// The database in the file `path`, created if missing.
+    pub fn open(path: &str) -> Result<SqliteBackend, DatabaseError> {
+        let conn = Connection::open(path).map_err(|e| {
+            DatabaseError::new(
+                "08001",
+                format!("cannot open SQLite database `{path}`: {e}"),
+            )
+        })?;
+        SqliteBackend::ready(conn)
+    }
+
+    fn ready(conn: Connection) -> Result<SqliteBackend, DatabaseError> {
+        register(&conn).map_err(|e| from_rusqlite(&e))?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Ok(SqliteBackend { conn })
+    }
+}
+
+impl Backend for SqliteBackend {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn run(&mut self, sql: &str, returns_rows: bool) -> Result<RawResult, DatabaseError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql)
+            .map_err(|e| from_rusqlite(&e))?;
+        if !returns_rows {
+            let affected = stmt.execute([]).map_err(|e| from_rusqlite(&e))?;
+            return Ok(RawResult {
+                affected: u64::try_from(affected).unwrap_or(u64::MAX),
+                ..RawResult::default()
+            });
+        }
+        let columns: Vec<String> = stmt.column_names().map(str::to_string).collect();
+        let width = columns.len();
+        let mut rows = Vec::new();
+        let mut cursor = stmt.raw_query();
+        while let Some(row) = cursor.next().map_err(|e| from_rusqlite(&e))? {
+            let mut values = Vec::with_capacity(width);
+            for i in 0..width {
+                let value = row.get_ref(i).map_err(|e| from_rusqlite(&e))?;
+                values.push(from_value_ref(value));
+            }
+            rows.push(values);
+        }
+        Ok(RawResult {
+            columns,
+            affected: u64::try_from(rows.len()).unwrap_or(u64::MAX),
+            rows,
+        })
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<(), DatabaseError> {
+        self.conn.execute_batch(sql).map_err(|e| from_rusqlite(&e))
+    }
+}
+
+fn from_value_ref(value: ValueRef<'_>) -> SqlValue {
+    match value {
+        ValueRef::Null => SqlValue::Null,
+        ValueRef::Integer(i) => SqlValue::Int(i),
+        ValueRef::Real(f) => SqlValue::Float(f),
+        ValueRef::Text(bytes) => SqlValue::Text(String::from_utf8_lossy(bytes).into_owned()),
+        ValueRef::Blob(bytes) => SqlValue::Bytes(bytes.to_vec()),
+    }
+}
+
+/// An SQLite error with the SQLSTATE PostgreSQL gives for the same failure.
+fn from_rusqlite(error: &rusqlite::Error) -> DatabaseError {
+    let message = match error {
+        rusqlite::Error::SqliteFailure(_, Some(message)) => message.clone(),
+        other => other.to_string(),
+    };
+    // Errors raised by the rampart_* functions carry their SQLSTATE.
+    if let Some(rest) = message.strip_prefix(ERROR_PREFIX) {
+        if let Some((code, text)) = rest.split_once("]: ") {
+            return DatabaseError::new(code, text);
+        }
+    }
+    let sqlstate = match error {
+        rusqlite::Error::SqliteFailure(e, _) => match e.extended_code {
+            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => "23505",
+            ffi::SQLITE_CONSTRAINT_NOTNULL => "23502",
+            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => "23503",
+            ffi::SQLITE_CONSTRAINT_CHECK => "23514",
+            _ if e.code == rusqlite::ErrorCode::CannotOpen => "08001",
+            _ if e.code == rusqlite::ErrorCode::DatabaseBusy => "55P03",
+            _ if message.starts_with("no such table") => "42P01",
+            _ if message.starts_with("no such column") => "42703",
+            _ if message.contains("syntax error") => "42601",
+            _ if message.contains("datatype mismatch") => "42804",
+            _ => "XX000",
+        },
+        rusqlite::Error::SqlInputError { .. } => "42601",
+        _ => "XX000",
+    };
+    DatabaseError::new(sqlstate, message)
+}

@@ -1,0 +1,251 @@
+//! `Session::execute` on embedded SQLite and on PostgreSQL (when
+//! `RAMPART_PG_URL` is set): reads per tenant and role, writes with their
+//! counts and RETURNING, refused writes leaving every table unchanged, user
+//! transactions with savepoints and PostgreSQL's aborted-transaction rule,
+//! and change events delivered on commit only.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use rampart::exec::pg::PostgresBackend;
+use rampart::exec::{open, Backend, ChangeEvent, Operation, SqlValue};
+use rampart::sql::schema::create_tables;
+use rampart::{Context, Dialect, Engine, Session};
+
+const ACME_BOB: &str =
+    r#"{"tenant": {"id": "acme", "plan": "pro"}, "request": {"user": "bob", "roles": ["member"]}}"#;
+const ACME_ANN: &str =
+    r#"{"tenant": {"id": "acme", "plan": "pro"}, "request": {"user": "ann", "roles": ["admin"]}}"#;
+const GLOBEX_EVE: &str = r#"{"tenant": {"id": "globex", "plan": "free"}, "request": {"user": "eve", "roles": ["admin"]}}"#;
+
+const ORDERS: &str = "INSERT INTO orders (id, tenant_id, owner, amount, status) VALUES
+    (1, 'acme', 'bob', 10, 'open'), (2, 'acme', 'bob', 20, 'paid'),
+    (3, 'acme', 'ann', 30, 'open'), (4, 'globex', 'eve', 40, 'open'),
+    (5, 'globex', 'eve', 50, 'open')";
+
+fn engine() -> Engine {
+    Engine::load(concat!(env!("CARGO_MANIFEST_DIR"), "/policies/saas")).unwrap()
+}
+
+/// A session per context, all on one database made by `connect`.
+struct Harness {
+    engine: Engine,
+    connect: Box<dyn Fn() -> Box<dyn Backend>>,
+}
+
+impl Harness {
+    fn session(&self, ctx: &str) -> Session {
+        self.engine
+            .connect(Context::from_json(ctx).unwrap(), (self.connect)())
+            .unwrap()
+    }
+
+    /// Every orders row, as the owner sees it, in id order.
+    fn orders(&self) -> Vec<Vec<SqlValue>> {
+        let mut backend = (self.connect)();
+        backend
+            .run(
+                "SELECT id, tenant_id, owner, amount, status, note FROM orders ORDER BY id",
+                true,
+            )
+            .unwrap()
+            .rows
+    }
+}
+
+fn ints(rows: &[Vec<SqlValue>]) -> Vec<i64> {
+    rows.iter()
+        .map(|r| match r[0] {
+            SqlValue::Int(i) => i,
+            ref other => panic!("expected an int, got {other:?}"),
+        })
+        .collect()
+}
+
+fn scenario(h: &Harness) {
+    // Reads: tenant and role decide.
+    let mut bob = h.session(ACME_BOB);
+    let mut ann = h.session(ACME_ANN);
+    let mut eve = h.session(GLOBEX_EVE);
+    let q = "SELECT id FROM orders ORDER BY id";
+    assert_eq!(ints(&bob.execute(q).unwrap().rows), [1, 2]);
+    assert_eq!(ints(&ann.execute(q).unwrap().rows), [1, 2, 3]);
+    assert_eq!(ints(&eve.execute(q).unwrap().rows), [4, 5]);
+    let counted = ann.execute("SELECT count(*) AS n FROM orders").unwrap();
+    assert_eq!(counted.columns, ["n"]);
+    assert_eq!(counted.affected, 1);
+
+    // UPDATE: counts, RETURNING stripped to the user's items.
+    let updated = bob
+        .execute("UPDATE orders SET amount = amount + 1 WHERE amount < 100")
+        .unwrap();
+    assert_eq!(updated.affected, 1, "bob may update only his open order");
+    assert!(updated.columns.is_empty() && updated.rows.is_empty());
+    let returned = ann
+        .execute("UPDATE orders SET status = 'paid' WHERE id = 3 RETURNING id, status")
+        .unwrap();
+    assert_eq!(returned.columns, ["id", "status"]);
+    assert_eq!(
+        returned.rows,
+        [vec![SqlValue::Int(3), SqlValue::Text("paid".into())]]
+    );
+
+    // A refused write changes nothing and names the table.
+    let before = h.orders();
+    let error = bob
+        .execute("UPDATE orders SET amount = -5 WHERE id = 1")
+        .unwrap_err();
+    assert_eq!(error.sqlstate(), "42501");
+    assert_eq!(
+        error.to_string(),
+        "new row violates row-level security policy for table \"orders\""
+    );
+    assert_eq!(h.orders(), before);
+    // Moving an order to another tenant is refused the same way.
+    let error = ann
+        .execute("UPDATE orders SET tenant_id = 'globex' RETURNING id")
+        .unwrap_err();
+    assert_eq!(error.sqlstate(), "42501");
+    assert_eq!(h.orders(), before);
+    // The session is still usable.
+    assert_eq!(ints(&bob.execute(q).unwrap().rows), [1, 2]);
+
+    // DELETE: only admins, only their tenant.
+    assert_eq!(bob.execute("DELETE FROM orders").unwrap().affected, 0);
+    let deleted = eve
+        .execute("DELETE FROM orders WHERE id = 5 RETURNING id")
+        .unwrap();
+    assert_eq!(ints(&deleted.rows), [5]);
+    assert_eq!(ints(&h.orders()), [1, 2, 3, 4]);
+
+    // A user transaction: a failed statement aborts it until ROLLBACK TO.
+    let events = Arc::new(Mutex::new(Vec::<ChangeEvent>::new()));
+    let sink = Arc::clone(&events);
+    ann.subscribe(Box::new(move |e| sink.lock().unwrap().push(e.clone())));
+    ann.execute("BEGIN").unwrap();
+    ann.execute("UPDATE orders SET amount = 11 WHERE id = 1")
+        .unwrap();
+    ann.execute("SAVEPOINT before_bad").unwrap();
+    ann.execute("UPDATE orders SET amount = 31 WHERE id = 3")
+        .unwrap();
+    let error = ann
+        .execute("UPDATE orders SET amount = -1 WHERE id = 2")
+        .unwrap_err();
+    assert_eq!(error.sqlstate(), "42501");
+    let error = ann.execute("SELECT 1").unwrap_err();
+    assert_eq!(error.sqlstate(), "25P02");
+    ann.execute("ROLLBACK TO SAVEPOINT before_bad").unwrap();
+    assert!(events.lock().unwrap().is_empty(), "nothing before commit");
+    ann.execute("COMMIT").unwrap();
+    {
+        let events = events.lock().unwrap();
+        assert_eq!(events.len(), 1, "the update rolled back to is not reported");
+        let event = &events[0];
+        assert_eq!(event.table, "orders");
+        assert_eq!(event.operation, Operation::Update);
+        assert_eq!(event.tenant.as_deref(), Some("acme"));
+        assert_eq!(event.row[0], ("id".to_string(), SqlValue::Int(1)));
+        assert_eq!(event.row[3], ("amount".to_string(), SqlValue::Int(11)));
+    }
+    let amounts = h.orders();
+    assert_eq!(amounts[0][3], SqlValue::Int(11));
+    assert_eq!(
+        amounts[2][3],
+        SqlValue::Int(30),
+        "rolled back to the savepoint"
+    );
+
+    // A rolled-back transaction reports nothing and changes nothing.
+    events.lock().unwrap().clear();
+    ann.execute("BEGIN; DELETE FROM orders WHERE id = 2; ROLLBACK")
+        .unwrap();
+    assert!(events.lock().unwrap().is_empty());
+    assert_eq!(ints(&h.orders()), [1, 2, 3, 4]);
+    // Outside a transaction, each write reports as it commits.
+    ann.execute("DELETE FROM orders WHERE id = 2").unwrap();
+    assert_eq!(events.lock().unwrap().len(), 1);
+    assert_eq!(events.lock().unwrap()[0].operation, Operation::Delete);
+
+    // Savepoints need a transaction; COMMIT outside one is a no-op.
+    assert_eq!(ann.execute("SAVEPOINT s").unwrap_err().sqlstate(), "25P01");
+    ann.execute("COMMIT").unwrap();
+    // Several statements stop at the first error; the earlier ones stay.
+    let (results, error) = ann.execute_each(
+        "UPDATE orders SET note = 'a' WHERE id = 1; UPDATE orders SET amount = -1; UPDATE orders SET note = 'c'",
+    );
+    assert_eq!(results.len(), 1);
+    assert_eq!(error.unwrap().sqlstate(), "42501");
+    let rows = h.orders();
+    assert_eq!(rows[0][5], SqlValue::Text("a".into()));
+    assert_eq!(rows[1][5], SqlValue::Null);
+
+    // Refused statements: named, nothing run.
+    let error = ann.execute("DROP TABLE orders").unwrap_err();
+    assert!(error.to_string().contains("DROP"), "{error}");
+    let error = ann.execute("SELECT * FROM nowhere").unwrap_err();
+    assert!(!error.sqlstate().is_empty());
+    assert_eq!(ints(&h.orders()), [1, 3, 4]);
+}
+
+#[test]
+fn sqlite_file() {
+    let engine = engine();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("db.sqlite").display());
+    let mut setup = open(&url).unwrap();
+    setup
+        .batch(&create_tables(engine.policy_set(), Dialect::Sqlite))
+        .unwrap();
+    setup.batch(ORDERS).unwrap();
+    drop(setup);
+    let harness = Harness {
+        engine,
+        connect: Box::new(move || open(&url).unwrap()),
+    };
+    scenario(&harness);
+}
+
+#[test]
+fn postgres() {
+    let Some(db) = common::pg::TestDb::create() else {
+        return;
+    };
+    let engine = engine();
+    let mut owner = db.superuser();
+    owner
+        .batch_execute(&create_tables(engine.policy_set(), Dialect::Postgres))
+        .unwrap();
+    owner.batch_execute(ORDERS).unwrap();
+    let db = Arc::new(db);
+    let for_sessions = Arc::clone(&db);
+    let harness = Harness {
+        engine,
+        connect: Box::new(move || Box::new(PostgresBackend::from_client(for_sessions.superuser()))),
+    };
+    scenario(&harness);
+}
+
+#[test]
+fn bad_urls_are_clear_errors() {
+    for (url, sqlstate, words) in [
+        ("mysql://x", "08001", "expected `sqlite::memory:`"),
+        ("sqlite:", "08001", "no file"),
+        ("sqlite:/nonexistent/dir/db", "08001", "cannot open"),
+        (
+            "postgres://nobody@127.0.0.1:1/db",
+            "08001",
+            "cannot connect",
+        ),
+    ] {
+        let error = open(url).err().unwrap_or_else(|| panic!("{url} opened"));
+        assert_eq!(error.sqlstate(), sqlstate, "{url}: {error}");
+        assert!(error.to_string().contains(words), "{url}: {error}");
+    }
+}
