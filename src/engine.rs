@@ -15,6 +15,7 @@ use crate::policy::context::{context_from_value, value_from_json};
 use crate::policy::interp::{evaluate, Env};
 use crate::policy::print::to_text;
 use crate::policy::specialise;
+use crate::quota::{InProcessStore, QuotaStore};
 use crate::sql::{ContextSource, Dialect, Emitter, Scope};
 
 /// A checked policy set, shared by every thread and session.
@@ -28,9 +29,18 @@ use crate::sql::{ContextSource, Dialect, Emitter, Scope};
 /// assert_eq!(engine.policy_set().tables.len(), 1);
 /// # Ok::<(), rampart::Error>(())
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Engine {
     set: Arc<PolicySet>,
+    quotas: Arc<dyn QuotaStore>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("tables", &self.set.tables.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// The context of one request, as JSON: `{"tenant": {…}, "request": {…}}`.
@@ -116,7 +126,10 @@ impl Engine {
         }
         let errors: Vec<_> = diagnostics.into_iter().filter(|d| d.is_error()).collect();
         match set {
-            Some(set) if errors.is_empty() => Ok(Engine { set: Arc::new(set) }),
+            Some(set) if errors.is_empty() => Ok(Engine {
+                set: Arc::new(set),
+                quotas: Arc::new(InProcessStore::new()),
+            }),
             _ => Err(Error::Policy {
                 count: errors.len(),
                 rendered: sources.render(&errors),
@@ -127,6 +140,30 @@ impl Engine {
     /// The checked policy set.
     pub fn policy_set(&self) -> &PolicySet {
         &self.set
+    }
+
+    /// This engine counting quotas in `store` instead of its own
+    /// in-process store (e.g. a store shared by several processes).
+    pub fn with_quota_store(mut self, store: Arc<dyn QuotaStore>) -> Engine {
+        self.quotas = store;
+        self
+    }
+
+    /// Where this engine counts quotas.
+    pub fn quota_store(&self) -> &Arc<dyn QuotaStore> {
+        &self.quotas
+    }
+
+    /// The quota limits that apply to the context's tenant (its tier and
+    /// overrides) and the tenant id they are counted under; `None` when the
+    /// policy set declares no `tenant.id`.
+    pub fn quota_limits(
+        &self,
+        ctx: &Context,
+    ) -> Result<Option<(String, crate::policy::quota::ResolvedLimits)>, Error> {
+        let values = self.context_values(ctx)?;
+        Ok(crate::policy::quota::tenant_id(&self.set, &values)
+            .map(|tenant| (tenant, crate::policy::quota::resolve(&self.set, &values))))
     }
 
     /// The context's values, checked against the declared fields.

@@ -65,8 +65,13 @@ pub fn report(error: Error) -> u8 {
             output::stderr(&format!("refused: {count} error(s) in the policy set\n"));
             EXIT_REFUSED
         }
-        Error::Load(_) => {
+        Error::Load(_) | Error::Url(_) => {
             output::stderr(&format!("error: {error}\n"));
+            EXIT_USAGE
+        }
+        // The database could not be reached: an I/O problem, not a refusal.
+        Error::Database(e) if e.sqlstate.starts_with("08") => {
+            output::stderr(&format!("error[{}]: {error}\n", error.sqlstate()));
             EXIT_USAGE
         }
         _ => {

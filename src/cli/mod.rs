@@ -2,6 +2,7 @@
 //! subcommand lives in a file of its own (`check_cmd.rs`, `fmt_cmd.rs`, …).
 
 mod check_cmd;
+mod demo_cmd;
 mod emit_cmd;
 mod engine_args;
 mod eval_cmd;
@@ -9,6 +10,8 @@ mod explain_cmd;
 mod fmt_cmd;
 mod output;
 mod rewrite_cmd;
+mod run_cmd;
+mod table;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -45,6 +48,10 @@ pub enum Command {
     EmitPostgres(emit_cmd::EmitArgs),
     /// Print SQL rewritten so that each statement sees only the rows the policies admit
     Rewrite(rewrite_cmd::RewriteArgs),
+    /// Run SQL through the engine as a context: rewrite, run, verify, print
+    Run(run_cmd::RunArgs),
+    /// A short tour of what Rampart does, on an in-memory database
+    Demo(demo_cmd::DemoArgs),
 }
 
 /// How diagnostics are printed on stderr.
@@ -66,5 +73,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Eval(args) => eval_cmd::run(&args),
         Command::EmitPostgres(args) => emit_cmd::run(&args),
         Command::Rewrite(args) => rewrite_cmd::run(&args),
+        Command::Run(args) => run_cmd::run(&args),
+        Command::Demo(args) => demo_cmd::run(&args),
     }
 }

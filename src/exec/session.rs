@@ -12,6 +12,7 @@ use lru::LruCache;
 use crate::engine::{Context, Engine};
 use crate::error::{DatabaseError, Error};
 use crate::lang::model::Value;
+use crate::quota::QuotaStore;
 use crate::sql::rewrite::{
     rewrite_with, PlanKind, RewriteOptions, Rewritten, StatementPlan, Transaction,
 };
@@ -99,20 +100,42 @@ pub struct Session {
     pending: Vec<ChangeEvent>,
     /// The user's savepoints and how many events were pending at each.
     savepoints: Vec<(String, usize)>,
+    /// The connection slot this session holds, given back on drop.
+    slot: Option<ConnectionSlot>,
+}
+
+/// A connection slot taken from the engine's quota store.
+struct ConnectionSlot {
+    store: Arc<dyn QuotaStore>,
+    tenant: String,
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.store.release_connection(&self.tenant);
+    }
 }
 
 impl Engine {
-    /// Opens a session running SQL on `backend` as the context `ctx`.
+    /// Opens a session running SQL on `backend` as the context `ctx`. It
+    /// takes one of the tenant's connection slots (refused with 53300 when
+    /// none is free) and gives it back when dropped; the tenant's limits are
+    /// (re)registered with the quota store first, so a reloaded policy set's
+    /// limits apply from its next session on.
     pub fn connect(&self, ctx: Context, backend: Box<dyn Backend>) -> Result<Session, Error> {
         let values = self.context_values(&ctx)?;
-        let tenant = ctx
-            .as_json()
-            .get("tenant")
-            .and_then(|t| t.get("id"))
-            .map(|id| match id {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
+        let mut tenant = None;
+        let mut slot = None;
+        if let Some((id, resolved)) = self.quota_limits(&ctx)? {
+            let store = Arc::clone(self.quota_store());
+            store.set_limits(&id, &resolved.limits)?;
+            store.acquire_connection(&id)?;
+            slot = Some(ConnectionSlot {
+                store,
+                tenant: id.clone(),
             });
+            tenant = Some(id);
+        }
         Ok(Session {
             engine: self.clone(),
             context: ctx,
@@ -124,6 +147,7 @@ impl Engine {
             subscriber: None,
             pending: Vec::new(),
             savepoints: Vec::new(),
+            slot,
         })
     }
 }
@@ -202,6 +226,9 @@ impl Session {
         }
         if self.tx == TxState::Aborted {
             return Err(Error::TransactionAborted);
+        }
+        if let Some(slot) = &self.slot {
+            slot.store.check_qps(&slot.tenant)?;
         }
         let write = matches!(
             plan.kind,
