@@ -2,7 +2,7 @@
 //! and command, which policies applied and why, as policy text and as SQL.
 
 use clap::Args;
-use rampart::ExplainedPredicate;
+use rampart::{ExplainedPredicate, Explanation};
 
 use super::engine_args::{context, engine, report, ContextArgs, PolicyArgs, TargetArgs};
 use super::{output, EXIT_OK, EXIT_REFUSED};
@@ -37,6 +37,16 @@ pub fn run(args: &ExplainArgs) -> u8 {
         Ok(x) => x,
         Err(e) => return report(e),
     };
+    output::stdout(&render(&explained));
+    if explained.using.is_none() && explained.check.is_none() {
+        return EXIT_REFUSED;
+    }
+    EXIT_OK
+}
+
+/// An explanation as the command prints it.
+pub fn render(explained: &Explanation) -> String {
+    let command = explained.command;
     let mut out = format!(
         "table `{}`, command `{command}`\n\npolicies:\n",
         explained.table
@@ -60,9 +70,5 @@ pub fn run(args: &ExplainArgs) -> u8 {
     };
     section("using (existing rows)", &explained.using);
     section("check (new rows)", &explained.check);
-    output::stdout(&out);
-    if explained.using.is_none() && explained.check.is_none() {
-        return EXIT_REFUSED;
-    }
-    EXIT_OK
+    out
 }

@@ -11,6 +11,7 @@ mod fmt_cmd;
 mod output;
 mod rewrite_cmd;
 mod run_cmd;
+mod shell_cmd;
 mod table;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -52,6 +53,8 @@ pub enum Command {
     Run(run_cmd::RunArgs),
     /// A short tour of what Rampart does, on an in-memory database
     Demo(demo_cmd::DemoArgs),
+    /// An interactive prompt running SQL as a context
+    Shell(shell_cmd::ShellArgs),
 }
 
 /// How diagnostics are printed on stderr.
@@ -75,5 +78,6 @@ pub fn run(cli: Cli) -> u8 {
         Command::Rewrite(args) => rewrite_cmd::run(&args),
         Command::Run(args) => run_cmd::run(&args),
         Command::Demo(args) => demo_cmd::run(&args),
+        Command::Shell(args) => shell_cmd::run(&args),
     }
 }

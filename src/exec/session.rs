@@ -123,19 +123,7 @@ impl Engine {
     /// (re)registered with the quota store first, so a reloaded policy set's
     /// limits apply from its next session on.
     pub fn connect(&self, ctx: Context, backend: Box<dyn Backend>) -> Result<Session, Error> {
-        let values = self.context_values(&ctx)?;
-        let mut tenant = None;
-        let mut slot = None;
-        if let Some((id, resolved)) = self.quota_limits(&ctx)? {
-            let store = Arc::clone(self.quota_store());
-            store.set_limits(&id, &resolved.limits)?;
-            store.acquire_connection(&id)?;
-            slot = Some(ConnectionSlot {
-                store,
-                tenant: id.clone(),
-            });
-            tenant = Some(id);
-        }
+        let (values, tenant, slot) = admit(self, &ctx)?;
         Ok(Session {
             engine: self.clone(),
             context: ctx,
@@ -150,6 +138,26 @@ impl Engine {
             slot,
         })
     }
+}
+
+/// The context's values, its tenant id and a connection slot of that
+/// tenant (its limits registered first).
+fn admit(
+    engine: &Engine,
+    ctx: &Context,
+) -> Result<(Vec<Value>, Option<String>, Option<ConnectionSlot>), Error> {
+    let values = engine.context_values(ctx)?;
+    let Some((id, resolved)) = engine.quota_limits(ctx)? else {
+        return Ok((values, None, None));
+    };
+    let store = Arc::clone(engine.quota_store());
+    store.set_limits(&id, &resolved.limits)?;
+    store.acquire_connection(&id)?;
+    let slot = ConnectionSlot {
+        store,
+        tenant: id.clone(),
+    };
+    Ok((values, Some(id), Some(slot)))
 }
 
 impl Session {
@@ -452,6 +460,25 @@ impl Session {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Runs as `ctx` from now on, on the same connection: takes a slot of
+    /// the new tenant first, so on failure (a quota, a bad context) the
+    /// session stays as it was. Refused inside a transaction.
+    pub fn switch_context(&mut self, ctx: Context) -> Result<(), Error> {
+        if self.tx != TxState::Idle {
+            return Err(Error::Database(DatabaseError::new(
+                "25001",
+                "cannot switch context inside a transaction",
+            )));
+        }
+        let (values, tenant, slot) = admit(&self.engine, &ctx)?;
+        self.values = values;
+        self.tenant = tenant;
+        self.slot = slot;
+        self.context = ctx;
+        self.rewrites.clear();
         Ok(())
     }
 

@@ -1,0 +1,105 @@
+//! `Session::execute` on in-memory SQLite against the same statements run
+//! directly with `rusqlite`, in the same run: a point SELECT and a
+//! single-row UPDATE … RETURNING. Ids `execute/direct/{select,update}` and
+//! `execute/rampart/{select,update}`; the target is rampart ≤ 1.3× direct.
+//!
+//! The policy set is the saas example's orders without its quota block, so
+//! the rate limit does not refuse the benchmark's millions of statements
+//! (the quota check's own cost is `benches/quota.rs`). 10,000 orders over
+//! 10 tenants, with an index on `id`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use rampart::exec::sqlite::SqliteBackend;
+use rampart::exec::Backend;
+use rampart::sql::schema::create_tables;
+use rampart::{Context, Dialect, Engine};
+
+const POLICIES: &str = "
+context tenant { id: text }
+context request { user: text, roles: set<text> }
+table orders {
+  id: int
+  tenant_id: text = tenant.id
+  owner: text = request.user
+  amount: int
+  status: text
+}
+policy isolation on orders as restrictive using tenant_id == tenant.id check tenant_id == tenant.id;
+policy admin_all on orders to admin using true check amount >= 0;
+";
+
+const CONTEXT: &str =
+    r#"{"tenant": {"id": "t3"}, "request": {"user": "ann", "roles": ["admin"]}}"#;
+const SELECT: &str = "SELECT id, amount, status FROM orders WHERE id = 4203";
+const UPDATE: &str = "UPDATE orders SET amount = amount + 1 WHERE id = 4203 RETURNING id, amount";
+
+fn load_rows() -> String {
+    let mut sql = String::from("CREATE INDEX orders_id ON orders (id);\n");
+    for chunk in 0..10 {
+        sql.push_str("INSERT INTO orders VALUES ");
+        let rows: Vec<String> = (chunk * 1000..(chunk + 1) * 1000)
+            .map(|i| format!("({i}, 't{}', 'u{}', {}, 'open')", i % 10, i % 7, i % 500))
+            .collect();
+        sql.push_str(&rows.join(", "));
+        sql.push_str(";\n");
+    }
+    sql
+}
+
+fn bench(c: &mut Criterion) {
+    let engine = Engine::from_source("bench.policy", POLICIES).unwrap();
+    let ddl = create_tables(engine.policy_set(), Dialect::Sqlite);
+    let data = load_rows();
+
+    let direct = rusqlite::Connection::open_in_memory().unwrap();
+    direct.execute_batch(&ddl).unwrap();
+    direct.execute_batch(&data).unwrap();
+
+    let mut backend = SqliteBackend::in_memory().unwrap();
+    backend.batch(&ddl).unwrap();
+    backend.batch(&data).unwrap();
+    let mut session = engine
+        .connect(Context::from_json(CONTEXT).unwrap(), Box::new(backend))
+        .unwrap();
+    // Both sides give the same answer before they are timed.
+    let ours = session.execute(SELECT).unwrap();
+    assert_eq!(ours.rows.len(), 1);
+
+    let mut group = c.benchmark_group("execute");
+    group.bench_function("direct/select", |b| {
+        b.iter(|| {
+            let mut stmt = direct.prepare_cached(SELECT).unwrap();
+            let rows: Vec<(i64, i64, String)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            black_box(rows)
+        });
+    });
+    group.bench_function("rampart/select", |b| {
+        b.iter(|| black_box(session.execute(SELECT).unwrap()));
+    });
+    group.bench_function("direct/update", |b| {
+        b.iter(|| {
+            let mut stmt = direct.prepare_cached(UPDATE).unwrap();
+            let rows: Vec<(i64, i64)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            black_box(rows)
+        });
+    });
+    group.bench_function("rampart/update", |b| {
+        b.iter(|| black_box(session.execute(UPDATE).unwrap()));
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
