@@ -23,12 +23,14 @@
 mod delete;
 mod deny;
 mod error;
+mod insert;
 mod plan;
 mod query;
 mod scope;
 mod table;
 mod target;
 mod update;
+mod upsert;
 
 use std::ops::ControlFlow;
 
@@ -43,7 +45,7 @@ use crate::lang::model::{PolicySet, Value};
 use super::Dialect;
 
 pub use error::RewriteError;
-pub use plan::{AppendedCheck, StatementPlan};
+pub use plan::{violation_in_message, AppendedCheck, StatementPlan, VIOLATION_MARKER};
 
 /// The longest SQL text accepted, in bytes.
 pub const MAX_SQL_BYTES: usize = 1 << 20;
@@ -211,6 +213,7 @@ fn rewrite_statement(
         },
         Statement::Delete(delete) => rewriter.rewrite_delete(delete),
         Statement::Update(update) => rewriter.rewrite_update(update),
+        Statement::Insert(insert) => rewriter.rewrite_insert(insert),
         other => Err(RewriteError::Unsupported {
             construct: format!("`{}` statements", statement_kind(other)),
         }),
