@@ -104,6 +104,12 @@ impl QueryRewriter<'_> {
             .get(target.index)
             .ok_or_else(|| unsupported("an INSERT target out of range"))?;
         let mut columns = self.insert_columns(&insert.columns, table, &target)?;
+        if insert.columns.is_empty() {
+            // `VALUES` rows shorter than the table fill its first columns.
+            if let Some(width) = insert.source.as_deref().and_then(values_width) {
+                columns.truncate(width);
+            }
+        }
         if insert.columns.is_empty() && insert.source.is_some() {
             insert.columns = columns
                 .iter()
@@ -325,6 +331,19 @@ impl QueryRewriter<'_> {
         }
         Ok(runtime)
     }
+}
+
+/// The width of a plain `VALUES` source whose rows all have it.
+fn values_width(source: &Query) -> Option<usize> {
+    let SetExpr::Values(values) = source.body.as_ref() else {
+        return None;
+    };
+    let width = values.rows.first()?.content.len();
+    values
+        .rows
+        .iter()
+        .all(|r| r.content.len() == width)
+        .then_some(width)
 }
 
 /// Whether `condition` needs the database for `row`: it reads a column
