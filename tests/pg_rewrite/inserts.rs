@@ -131,9 +131,10 @@ fn native_presets(su: &mut Client, engine: &Engine) {
             }
             name.push_str(&quote_ident(&table.name.name));
             su.batch_execute(&format!(
-                "ALTER TABLE {name} ALTER COLUMN {} SET DEFAULT current_setting('{}')",
+                "ALTER TABLE {name} ALTER COLUMN {} SET DEFAULT current_setting('rampart.{}_{}')",
                 quote_ident(&column.name),
-                format!("rampart.{}_{}", field.block.keyword(), field.name)
+                field.block.keyword(),
+                field.name
             ))
             .unwrap();
         }
