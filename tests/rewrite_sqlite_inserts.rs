@@ -302,9 +302,15 @@ fn on_conflict_do_update_raises_for_rows_the_policies_refuse() {
         let values = engine.context_values(&ctx).unwrap();
         let known: Vec<Option<Value>> = values.iter().cloned().map(Some).collect();
         let c3 = [values[0].clone(), values[1].clone(), values[2].clone()];
-        for &(id, amount) in cases {
+        // The amount as a constant (checked when rewriting) or an expression
+        // (a guard around the proposed row).
+        let forms = cases.iter().flat_map(|&(id, amount)| {
+            [format!("{amount}"), format!("rampart_add({amount}, 0)")]
+                .map(|value| (id, amount, value))
+        });
+        for (id, amount, value) in forms {
             let sql = format!(
-                "INSERT INTO orders (id, amount, status) VALUES ({id}, {amount}, 'open') \
+                "INSERT INTO orders (id, amount, status) VALUES ({id}, {value}, 'open') \
                  ON CONFLICT (id) DO UPDATE SET amount = excluded.amount"
             );
             let data = orders();

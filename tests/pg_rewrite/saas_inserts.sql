@@ -59,3 +59,12 @@ INSERT INTO orders (id, amount, status) VALUES (0, 5, 'open'), (1, 5, 'open'), (
 INSERT INTO orders (id, amount, status) VALUES (3, 5, 'open') ON CONFLICT (id) DO UPDATE SET owner = 'ann', status = 'cancelled' RETURNING owner, status;
 INSERT INTO orders (id, amount, status) VALUES (100, 5, 'open') ON CONFLICT (id) DO UPDATE SET amount = 1 RETURNING *;
 INSERT INTO orders (id, amount, status) VALUES (100, 5, 'open'), (100, 6, 'open') ON CONFLICT (id) DO UPDATE SET amount = excluded.amount;
+
+-- ON CONFLICT with rows known only to the database: a guard per proposed row.
+INSERT INTO orders (id, amount, status) VALUES (1, 5 + 1, 'open') ON CONFLICT (id) DO NOTHING;
+INSERT INTO orders (id, amount, status) VALUES (1, 2 - 3, 'open') ON CONFLICT (id) DO NOTHING;
+INSERT INTO orders (id, amount, status) VALUES (100, 2 - 3, 'open') ON CONFLICT DO NOTHING;
+INSERT INTO orders (id, amount, status) VALUES (100, 2 - 3, 'open') ON CONFLICT (id) DO NOTHING RETURNING id;
+INSERT INTO orders (id, amount, status) VALUES (2, 1 + 1, 'op' || 'en'), (100, 3, 'open') ON CONFLICT (id) DO UPDATE SET amount = excluded.amount * 2;
+INSERT INTO orders (id, owner, amount, status) VALUES (3, lower('BOB'), 1 + 0, 'open') ON CONFLICT ON CONSTRAINT orders_pkey DO UPDATE SET note = excluded.owner RETURNING note;
+INSERT INTO orders (id, amount, status, note) VALUES (4, 1 * 7, 'open', NULL) ON CONFLICT (id) DO UPDATE SET amount = orders.amount - 200;

@@ -141,11 +141,15 @@ impl QueryRewriter<'_> {
         };
         let rows = known_rows(insert.source.as_deref(), &columns, table, self.dialect);
         let runtime = self.check_known_rows(&target, kind, reads, &rows)?;
+        let runtime = runtime
+            && !(insert.on.is_some()
+                && self.guard_proposed_rows(insert, &target, &columns, reads)?);
         if runtime && insert.on.is_some() {
             return Err(unsupported(
-                "`ON CONFLICT` with rows not known when rewriting, under a policy that \
-                 checks them: PostgreSQL checks each proposed row even where the conflict \
-                 skips it, which RETURNING cannot see (write constant VALUES)",
+                "`ON CONFLICT` with rows not known when rewriting that cannot be guarded \
+                 (a source other than VALUES, `DEFAULT`, an omitted column the policy \
+                 reads, a function call it would run twice, a `?` parameter): PostgreSQL checks each \
+                 proposed row even where the conflict skips it, which RETURNING cannot see",
             ));
         }
         if matches!(

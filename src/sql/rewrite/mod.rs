@@ -25,6 +25,7 @@ mod deny;
 mod error;
 mod insert;
 mod plan;
+mod proposed;
 mod query;
 mod scope;
 mod table;

@@ -10,8 +10,9 @@ use sqlparser::ast::{
     ObjectName, OnConflictAction, OnInsert, VisitMut, VisitorMut,
 };
 
-use crate::lang::model::{TExpr, Table};
+use crate::lang::model::{TExpr, Table, Ty};
 use crate::policy::combine::{and, conditions, OnFail, RowImage, StatementKind};
+use crate::policy::specialise;
 use crate::sql::emit::{bool_literal, cast, function, nested, text_literal, value_expr};
 use crate::sql::schema::storage_type;
 use crate::sql::template::scalar_subquery;
@@ -19,6 +20,7 @@ use crate::sql::{Dialect, EmitError};
 
 use super::error::RewriteError;
 use super::plan::VIOLATION_MARKER;
+use super::proposed::{calls_function, columns_read, has_anonymous_parameter};
 use super::query::QueryRewriter;
 use super::scope::{fold, fold_declared, idents};
 use super::target::Target;
@@ -41,7 +43,6 @@ impl QueryRewriter<'_> {
         let OnConflictAction::DoUpdate(update) = &mut on.action else {
             return Ok(());
         };
-        let assigned = self.assigned_values(&update.assignments, table, target)?;
         let kind = StatementKind::InsertOnConflictUpdate;
         let mut existing: Option<TExpr> = None;
         let mut updated: Option<TExpr> = None;
@@ -59,6 +60,20 @@ impl QueryRewriter<'_> {
                 Some(acc) => and(acc, condition.combined.expr),
             });
         }
+        let read: Vec<String> = match &updated {
+            Some(u) => {
+                let special = specialise(u, self.known).map_err(|e| RewriteError::Emit {
+                    table: target.name.clone(),
+                    source: EmitError::Eval(e),
+                })?;
+                columns_read(&special)
+                    .into_iter()
+                    .filter_map(|i| table.columns.get(i).map(|c| c.name.clone()))
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        let assigned = self.assigned_values(&update.assignments, table, target, &read)?;
         let name = &table.name.name;
         let mut guards = Vec::new();
         if let Some(existing) = existing {
@@ -116,6 +131,7 @@ impl QueryRewriter<'_> {
         assignments: &[sql::Assignment],
         table: &Table,
         target: &Target,
+        read: &[String],
     ) -> Result<Vec<(String, Expr)>, RewriteError> {
         let mut out: Vec<(String, Expr)> = Vec::new();
         for assignment in assignments {
@@ -123,19 +139,19 @@ impl QueryRewriter<'_> {
                 return Err(unsupported("`SET (a, b) = …` in DO UPDATE"));
             };
             let column = self.declared_column(name, table, target)?;
-            let value = match self.dialect {
-                Dialect::Postgres => cast(
-                    Expr::Nested(Box::new(assignment.value.clone())),
-                    DataType::Custom(
-                        ObjectName::from(vec![Ident::new(storage_type(
-                            column.1,
-                            Dialect::Postgres,
-                        ))]),
-                        vec![],
-                    ),
-                ),
-                Dialect::Sqlite => Expr::Nested(Box::new(assignment.value.clone())),
-            };
+            if read.contains(&column.0) && calls_function(&assignment.value) {
+                return Err(unsupported(
+                    "a function call in a DO UPDATE value the policies read (the check \
+                     would evaluate it again, and a volatile one differently)",
+                ));
+            }
+            if read.contains(&column.0) && has_anonymous_parameter(&assignment.value) {
+                return Err(unsupported(
+                    "a `?` parameter in a DO UPDATE value the policies read (a copy in \
+                     the check would renumber the parameters; write `?NNN`)",
+                ));
+            }
+            let value = stored_value(&assignment.value, column.1, self.dialect);
             if out.iter().any(|(n, _)| *n == column.0) {
                 return Err(RewriteError::DuplicateColumn {
                     column: column.0,
@@ -172,7 +188,7 @@ impl QueryRewriter<'_> {
 
     /// `condition`, or else the marked 42501 error: true when it holds.
     /// Neither form is a constant the planner could fold (and raise) early.
-    fn raise_unless(
+    pub(super) fn raise_unless(
         &self,
         condition: Expr,
         message: &str,
@@ -207,6 +223,22 @@ impl QueryRewriter<'_> {
     }
 }
 
+/// A value as the column of type `ty` stores it: on PostgreSQL cast to
+/// the column's type, as assigning it does; as it is on SQLite.
+pub(super) fn stored_value(value: &Expr, ty: Ty, dialect: Dialect) -> Expr {
+    let nested = Expr::Nested(Box::new(value.clone()));
+    match dialect {
+        Dialect::Postgres => cast(
+            nested,
+            DataType::Custom(
+                ObjectName::from(vec![Ident::new(storage_type(ty, Dialect::Postgres))]),
+                vec![],
+            ),
+        ),
+        Dialect::Sqlite => nested,
+    }
+}
+
 fn unsupported(construct: &str) -> RewriteError {
     RewriteError::Unsupported {
         construct: construct.into(),
@@ -215,9 +247,9 @@ fn unsupported(construct: &str) -> RewriteError {
 
 /// Replaces the target's columns in an emitted condition with the values
 /// DO UPDATE assigns them: the condition then reads the updated row.
-struct Substitute<'a> {
-    qualifier: Vec<String>,
-    assigned: &'a [(String, Expr)],
+pub(super) struct Substitute<'a> {
+    pub qualifier: Vec<String>,
+    pub assigned: &'a [(String, Expr)],
 }
 
 impl VisitorMut for Substitute<'_> {
