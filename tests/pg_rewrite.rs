@@ -300,3 +300,8 @@ fn blog_queries_agree_with_native_rls() {
 fn saas_inserts_agree_with_native_rls() {
     inserts::run("saas_inserts.sql");
 }
+
+#[test]
+fn blog_inserts_agree_with_native_rls() {
+    inserts::run("blog_inserts.sql");
+}

@@ -151,12 +151,10 @@ pub fn run(file: &str) {
     let mut su = db.superuser();
     let mut rng = Rng::new(crate::FIXED_SEED);
     crate::load(&db, &mut su, &engine, &corpus, &mut rng);
-    su.batch_execute(
-        "DELETE FROM orders a USING orders b WHERE a.id = b.id AND a.ctid > b.ctid; \
-         ALTER TABLE orders ADD CONSTRAINT orders_pkey PRIMARY KEY (id); \
-         SET statement_timeout = '10s'",
-    )
-    .unwrap();
+    for setup in &corpus.setup {
+        su.batch_execute(setup).unwrap();
+    }
+    su.batch_execute("SET statement_timeout = '10s'").unwrap();
     native_presets(&mut su, &engine);
     let mut report = Report::default();
     for ctx_json in &corpus.contexts {

@@ -10,6 +10,8 @@
 -- tenants: acme | globex
 -- users: bob | ann | eve | dan | O'Brien
 -- words: open | paid | shipped | cancelled | EUR | x | it's | Ünï | a b | A
+-- setup: DELETE FROM orders a USING orders b WHERE a.id = b.id AND a.ctid > b.ctid
+-- setup: ALTER TABLE orders ADD CONSTRAINT orders_pkey PRIMARY KEY (id)
 
 -- Constant rows: checked when rewriting.
 INSERT INTO orders (id, amount, status) VALUES (100, 5, 'open');

@@ -141,17 +141,18 @@ impl QueryRewriter<'_> {
         };
         let rows = known_rows(insert.source.as_deref(), &columns, table, self.dialect);
         let runtime = self.check_known_rows(&target, kind, reads, &rows)?;
-        let runtime = runtime
-            && !(insert.on.is_some()
-                && self.guard_proposed_rows(insert, &target, &columns, reads)?);
         if runtime && insert.on.is_some() {
-            return Err(unsupported(
-                "`ON CONFLICT` with rows not known when rewriting that cannot be guarded \
-                 (a source other than VALUES, `DEFAULT`, an omitted column the policy \
-                 reads, a function call it would run twice, a `?` parameter): PostgreSQL checks each \
-                 proposed row even where the conflict skips it, which RETURNING cannot see",
-            ));
+            if let Some(why) = self.guard_proposed_rows(insert, &target, &columns, reads)? {
+                return Err(RewriteError::Unsupported {
+                    construct: format!(
+                        "`ON CONFLICT` with rows not known when rewriting, with {why}: \
+                         PostgreSQL checks each proposed row even where the conflict \
+                         skips it, so each must carry a guard"
+                    ),
+                });
+            }
         }
+        let runtime = runtime && insert.on.is_none();
         if matches!(
             &insert.on,
             Some(OnInsert::OnConflict(sqlparser::ast::OnConflict {

@@ -23,7 +23,7 @@ use super::upsert::{stored_value, Substitute};
 
 impl QueryRewriter<'_> {
     /// Guards every row of a `VALUES` source of an `ON CONFLICT` INSERT with
-    /// the conditions on the inserted row; `false` when that cannot be done
+    /// the conditions on the inserted row; why not, when that cannot be done
     /// exactly (another source, `DEFAULT`, a column left to the database's
     /// default that the policy reads, a function call it would run twice,
     /// a `?` parameter that a copy would renumber).
@@ -33,7 +33,7 @@ impl QueryRewriter<'_> {
         target: &Target,
         columns: &[usize],
         reads: bool,
-    ) -> Result<bool, RewriteError> {
+    ) -> Result<Option<&'static str>, RewriteError> {
         let table = self
             .set
             .tables
@@ -60,21 +60,21 @@ impl QueryRewriter<'_> {
             });
         }
         let Some(combined) = combined else {
-            return Ok(true);
+            return Ok(None);
         };
         let special = specialise(&combined, self.known).map_err(|e| RewriteError::Emit {
             table: target.name.clone(),
             source: EmitError::Eval(e),
         })?;
         if special.kind == TExprKind::Literal(Value::Bool(true)) {
-            return Ok(true);
+            return Ok(None);
         }
         let read = columns_read(&special);
         if read.iter().any(|c| !columns.contains(c)) {
-            return Ok(false);
+            return Ok(Some("an omitted column without a preset that the policies read (its value is the database's default)"));
         }
         let Some(check) = self.emit_condition(target, &combined)? else {
-            return Ok(true);
+            return Ok(None);
         };
         // The value wrapped in the guard: on PostgreSQL one stored as text,
         // so that `CASE … THEN v END` keeps the type the column takes.
@@ -83,16 +83,16 @@ impl QueryRewriter<'_> {
                 || table.columns.get(i).is_some_and(|c| c.ty.ty == Ty::Text)
         });
         let Some(wrapped) = wrapped else {
-            return Ok(false);
+            return Ok(Some("no text column to carry the guard"));
         };
         let Some(source) = insert.source.as_deref_mut() else {
-            return Ok(false);
+            return Ok(Some("DEFAULT VALUES"));
         };
         if source.with.is_some() || source.order_by.is_some() || source.limit_clause.is_some() {
-            return Ok(false);
+            return Ok(Some("a `WITH`, `ORDER BY` or `LIMIT` on the rows"));
         }
         let SetExpr::Values(values) = source.body.as_mut() else {
-            return Ok(false);
+            return Ok(Some("a source other than VALUES"));
         };
         let message = format!(
             "{VIOLATION_MARKER}new row violates row-level security policy for table \"{}\"",
@@ -102,13 +102,19 @@ impl QueryRewriter<'_> {
             let mut assigned = Vec::new();
             for (value, &index) in row.content.iter().zip(columns) {
                 let Some(column) = table.columns.get(index) else {
-                    return Ok(false);
+                    return Ok(Some("a value for an undeclared column"));
                 };
-                if is_default(value)
-                    || has_anonymous_parameter(value)
-                    || (read.contains(&index) && calls_function(value))
-                {
-                    return Ok(false);
+                if is_default(value) {
+                    return Ok(Some("`DEFAULT` as a value"));
+                }
+                if has_anonymous_parameter(value) {
+                    return Ok(Some("a `?` parameter (a copy in the guard renumbers them)"));
+                }
+                if read.contains(&index) && calls_function(value) {
+                    return Ok(Some(
+                        "a call of a function not known to be stable in a value the \
+                         policies read (the guard would run it again)",
+                    ));
                 }
                 assigned.push((
                     column.name.clone(),
@@ -123,7 +129,7 @@ impl QueryRewriter<'_> {
             let _ = sqlparser::ast::VisitMut::visit(&mut guard, &mut substitute);
             let raise = self.raise_unless(guard, &message, target)?;
             let Some(slot) = row.content.get_mut(wrapped) else {
-                return Ok(false);
+                return Ok(Some("a row without the guarded value"));
             };
             let value = std::mem::replace(slot, value_expr(sql::Value::Null));
             *slot = Expr::Case {
@@ -137,7 +143,7 @@ impl QueryRewriter<'_> {
                 else_result: None,
             };
         }
-        Ok(true)
+        Ok(None)
     }
 }
 
