@@ -305,3 +305,8 @@ fn saas_inserts_agree_with_native_rls() {
 fn blog_inserts_agree_with_native_rls() {
     inserts::run("blog_inserts.sql");
 }
+
+#[test]
+fn cell_by_cell_inserts_agree_with_native_rls() {
+    inserts::run("cells_inserts.sql");
+}

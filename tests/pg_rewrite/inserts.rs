@@ -168,7 +168,10 @@ pub fn run(file: &str) {
                     let checks = out.plan.first().map_or(0, |p| p.checks.len());
                     in_transaction(&mut su, &engine, None, &out.sql, checks)
                 }
-                Err(e) if e.sqlstate() == "42501" => Err(format!("42501: {e}")),
+                // A bad row or a failing policy found when rewriting: an outcome.
+                Err(e) if e.sqlstate() == "42501" || e.sqlstate().starts_with("22") => {
+                    Err(format!("{}: {e}", e.sqlstate()))
+                }
                 Err(e) => {
                     report.refusals += 1;
                     report
