@@ -22,6 +22,9 @@ INSERT INTO orders (id, tenant_id, amount, status) VALUES (100, 'globex', 5, 'op
 INSERT INTO orders (id, owner, amount, status) VALUES (100, 'ann', 5, 'open');
 INSERT INTO orders (id, owner, amount, status) VALUES (100, 'ann', 5, 'open') RETURNING *;
 INSERT INTO orders VALUES (100, 'acme', 'bob', 5, 'open', NULL, NULL);
+INSERT INTO orders VALUES (100, 'acme', 'bob', 5, 'open');
+INSERT INTO orders SELECT 100, 'acme', 'bob', 5, 'open';
+INSERT INTO orders SELECT 100, 'acme', 'bob', 5 + 0, 'open' RETURNING *;
 INSERT INTO orders (id, amount, status, note) VALUES (100, 0, 'open', 'it''s'), (101, 7, 'open', NULL);
 
 -- Rows known only to the database: appended RETURNING checks.

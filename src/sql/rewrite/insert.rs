@@ -105,7 +105,7 @@ impl QueryRewriter<'_> {
             .ok_or_else(|| unsupported("an INSERT target out of range"))?;
         let mut columns = self.insert_columns(&insert.columns, table, &target)?;
         if insert.columns.is_empty() {
-            // `VALUES` rows shorter than the table fill its first columns.
+            // A source narrower than the table fills its first columns.
             if let Some(width) = insert.source.as_deref().and_then(values_width) {
                 columns.truncate(width);
             }
@@ -338,17 +338,30 @@ impl QueryRewriter<'_> {
     }
 }
 
-/// The width of a plain `VALUES` source whose rows all have it.
+/// How many columns a source gives, where that is plain from its text: a
+/// `VALUES` whose rows agree, or a select list without `*`.
 fn values_width(source: &Query) -> Option<usize> {
-    let SetExpr::Values(values) = source.body.as_ref() else {
-        return None;
-    };
-    let width = values.rows.first()?.content.len();
-    values
-        .rows
-        .iter()
-        .all(|r| r.content.len() == width)
-        .then_some(width)
+    match source.body.as_ref() {
+        SetExpr::Values(values) => {
+            let width = values.rows.first()?.content.len();
+            values
+                .rows
+                .iter()
+                .all(|r| r.content.len() == width)
+                .then_some(width)
+        }
+        SetExpr::Select(select) => select
+            .projection
+            .iter()
+            .all(|item| {
+                matches!(
+                    item,
+                    SelectItem::UnnamedExpr(_) | SelectItem::ExprWithAlias { .. }
+                )
+            })
+            .then_some(select.projection.len()),
+        _ => None,
+    }
 }
 
 /// Whether `condition` needs the database for `row`: it reads a column
