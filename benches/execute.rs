@@ -32,8 +32,7 @@ policy isolation on orders as restrictive using tenant_id == tenant.id check ten
 policy admin_all on orders to admin using true check amount >= 0;
 ";
 
-const CONTEXT: &str =
-    r#"{"tenant": {"id": "t3"}, "request": {"user": "ann", "roles": ["admin"]}}"#;
+const CONTEXT: &str = r#"{"tenant": {"id": "t3"}, "request": {"user": "ann", "roles": ["admin"]}}"#;
 const SELECT: &str = "SELECT id, amount, status FROM orders WHERE id = 4203";
 const UPDATE: &str = "UPDATE orders SET amount = amount + 1 WHERE id = 4203 RETURNING id, amount";
 

@@ -1,6 +1,7 @@
-//! The SELECT rewriter against PostgreSQL 15 (`RAMPART_PG_URL`): for each
-//! example policy set and several contexts, every corpus statement run as a
-//! non-owner under native RLS must give what its rewrite gives as the owner.
+//! The rewriter against PostgreSQL 15 (`RAMPART_PG_URL`): for each example
+//! policy set and several contexts, every corpus statement run as a
+//! non-owner under native RLS must give what its rewrite gives as the owner;
+//! INSERTs (`saas_inserts.sql`) are compared by outcome and table contents.
 
 #![allow(
     clippy::unwrap_used,
@@ -19,6 +20,8 @@ mod generated;
 #[allow(dead_code)]
 #[path = "pg_native/inputs.rs"]
 mod inputs;
+#[path = "pg_rewrite/inserts.rs"]
+mod inserts;
 #[path = "pg_rewrite/leak.rs"]
 mod leak;
 #[allow(dead_code)]
@@ -145,7 +148,7 @@ fn load(db: &TestDb, su: &mut Client, engine: &Engine, corpus: &corpus::Corpus, 
     for s in &schemas {
         su.batch_execute(&format!(
             "GRANT USAGE ON SCHEMA {s} TO {r}; \
-             GRANT SELECT, UPDATE ON ALL TABLES IN SCHEMA {s} TO {r};",
+             GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA {s} TO {r};",
             s = quote_ident(s),
             r = db.role
         ))
@@ -291,4 +294,19 @@ fn healthcare_queries_agree_with_native_rls() {
 #[test]
 fn blog_queries_agree_with_native_rls() {
     run_corpus("blog.sql");
+}
+
+#[test]
+fn saas_inserts_agree_with_native_rls() {
+    inserts::run("saas_inserts.sql");
+}
+
+#[test]
+fn blog_inserts_agree_with_native_rls() {
+    inserts::run("blog_inserts.sql");
+}
+
+#[test]
+fn cell_by_cell_inserts_agree_with_native_rls() {
+    inserts::run("cells_inserts.sql");
 }

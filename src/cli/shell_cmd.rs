@@ -13,7 +13,9 @@ use super::engine_args::{context, engine, report, ContextArgs, PolicyArgs};
 use super::{explain_cmd, output, table, EXIT_OK, EXIT_USAGE};
 
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  rampart shell -p policies/saas -c '{\"tenant\": {\"id\": \"acme\", \"plan\": \"pro\"}, \"request\": {\"user\": \"ann\", \"roles\": [\"admin\"]}}'\n\nStatements end with `;`. Meta-commands: \\context [JSON], \\explain TABLE COMMAND,\n\\rewrite SQL, \\help, \\q. History is kept in ~/.rampart_history.")]
+#[command(
+    after_help = "Example:\n  rampart shell -p policies/saas -c '{\"tenant\": {\"id\": \"acme\", \"plan\": \"pro\"}, \"request\": {\"user\": \"ann\", \"roles\": [\"admin\"]}}'\n\nStatements end with `;`. Meta-commands: \\context [JSON], \\explain TABLE COMMAND,\n\\rewrite SQL, \\help, \\q. History is kept in ~/.rampart_history."
+)]
 pub struct ShellArgs {
     #[command(flatten)]
     policy: PolicyArgs,
@@ -69,7 +71,8 @@ pub fn run(args: &ShellArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
-    let history = std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".rampart_history"));
+    let history =
+        std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".rampart_history"));
     if let Some(path) = &history {
         let _ = editor.load_history(path);
     }
@@ -77,7 +80,11 @@ pub fn run(args: &ShellArgs) -> u8 {
     output::stdout("rampart shell: SQL ending with `;`, \\help for commands, \\q to quit.\n");
     let mut pending = String::new();
     loop {
-        let prompt = if pending.is_empty() { "rampart> " } else { "rampart-> " };
+        let prompt = if pending.is_empty() {
+            "rampart> "
+        } else {
+            "rampart-> "
+        };
         let line = match editor.readline(prompt) {
             Ok(line) => line,
             Err(ReadlineError::Interrupted) => {

@@ -14,7 +14,8 @@ use crate::error::{DatabaseError, Error};
 use crate::lang::model::Value;
 use crate::quota::QuotaStore;
 use crate::sql::rewrite::{
-    rewrite_with, PlanKind, RewriteOptions, Rewritten, StatementPlan, Transaction,
+    rewrite_with, violation_in_message, PlanKind, RewriteOptions, Rewritten, StatementPlan,
+    Transaction,
 };
 
 use super::{Backend, RawResult, SqlValue};
@@ -38,6 +39,9 @@ pub struct QueryResult {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Operation {
     Insert,
+    /// `INSERT … ON CONFLICT DO UPDATE`: the row was inserted or updated;
+    /// the image is the row as it now stands.
+    Upsert,
     Update,
     Delete,
 }
@@ -272,7 +276,7 @@ impl Session {
             ),
         };
         self.backend.batch(&begin)?;
-        let outcome = self.run_write(sql, plan);
+        let outcome = self.run_write(sql, plan).map_err(violation);
         let outcome = match outcome {
             Ok(done) => self
                 .backend
@@ -324,6 +328,7 @@ impl Session {
         let image_end = keep + plan.image_columns.len();
         let operation = match plan.kind {
             PlanKind::Insert => Operation::Insert,
+            PlanKind::Upsert => Operation::Upsert,
             PlanKind::Delete => Operation::Delete,
             _ => Operation::Update,
         };
@@ -487,6 +492,18 @@ impl Session {
     pub fn backend_mut(&mut self) -> &mut dyn Backend {
         self.backend.as_mut()
     }
+}
+
+/// A database error raised by the rewriter's guards (`ON CONFLICT`'s
+/// conflicting and updated rows, skipped proposed rows) is the policy
+/// violation it marks: 42501 with PostgreSQL's text.
+fn violation(error: Error) -> Error {
+    if let Error::Database(e) = &error {
+        if let Some(text) = violation_in_message(&e.message) {
+            return Error::Database(DatabaseError::new("42501", text));
+        }
+    }
+    error
 }
 
 /// `SAVEPOINT`, `RELEASE SAVEPOINT`, `ROLLBACK TO SAVEPOINT` for messages.

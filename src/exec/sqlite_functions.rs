@@ -1,7 +1,8 @@
 //! SQL functions the `sqlite` dialect's emitted predicates call, so that
 //! SQLite gives PostgreSQL's answers: checked arithmetic (overflow and
 //! division by zero are errors, not floats or NULL), `LIKE` with `\` escape
-//! and case-sensitivity, and `starts_with`.
+//! and case-sensitivity, and `starts_with`; `rampart_require` raises the
+//! marked policy violation of `sql::rewrite::VIOLATION_MARKER`.
 
 use rusqlite::functions::{Context, FunctionFlags};
 use rusqlite::types::{Value as SqlValue, ValueRef};
@@ -54,6 +55,20 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
             _ => Ok(SqlValue::Null),
         }
     })?;
+    // Not deterministic: SQLite must not hoist a call with constant
+    // arguments and raise before any row reaches it.
+    conn.create_scalar_function(
+        "rampart_require",
+        2,
+        FunctionFlags::SQLITE_UTF8,
+        |ctx| match ctx.get_raw(0) {
+            ValueRef::Integer(1) => Ok(SqlValue::Integer(1)),
+            _ => {
+                let message = text_arg(ctx, 1)?.unwrap_or_default();
+                Err(rusqlite::Error::UserFunctionError(message.into()))
+            }
+        },
+    )?;
     Ok(())
 }
 
@@ -62,6 +77,7 @@ pub fn eval_error_from_message(message: &str) -> Option<EvalError> {
     let rest = message.strip_prefix(ERROR_PREFIX)?;
     let (code, _) = rest.split_once(']')?;
     Some(match code {
+        "42501" => return None,
         "22012" => EvalError::DivisionByZero,
         "22025" => EvalError::LikeEscape,
         _ if rest.contains("underflow") => EvalError::FloatUnderflow,

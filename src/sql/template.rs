@@ -96,3 +96,41 @@ pub fn fenced_select_all(
     }
     Ok(query)
 }
+
+/// `VALUES (…), (…)` with the given rows.
+pub fn values_query(rows: Vec<Vec<sql::Expr>>) -> Result<Query, EmitError> {
+    let mut query = parse_query("VALUES (1)")?;
+    let SetExpr::Values(values) = query.body.as_mut() else {
+        return Err(EmitError::Internal("template is not VALUES"));
+    };
+    let template = values
+        .rows
+        .pop()
+        .ok_or(EmitError::Internal("template has no row"))?;
+    values.rows = rows
+        .into_iter()
+        .map(|content| sql::Parens {
+            content,
+            ..template.clone()
+        })
+        .collect();
+    Ok(query)
+}
+
+/// `SELECT rampart_source.*, extra… FROM (inner) AS rampart_source`.
+pub fn with_extra_columns(inner: Query, extra: Vec<sql::Expr>) -> Result<Query, EmitError> {
+    let mut query = parse_query("SELECT rampart_source.* FROM (SELECT 1) AS rampart_source")?;
+    let select = select_mut(&mut query)?;
+    select
+        .projection
+        .extend(extra.into_iter().map(SelectItem::UnnamedExpr));
+    let from = select
+        .from
+        .first_mut()
+        .ok_or(EmitError::Internal("template has no FROM"))?;
+    match &mut from.relation {
+        TableFactor::Derived { subquery, .. } => **subquery = inner,
+        _ => return Err(EmitError::Internal("template FROM is not a subquery")),
+    }
+    Ok(query)
+}

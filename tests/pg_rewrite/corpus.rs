@@ -1,7 +1,8 @@
 //! Corpus files (`tests/pg_rewrite/*.sql`): a header of `-- key: value`
 //! lines (the policy set, contexts, data pools), then statements ending with
 //! `;` at the end of a line; `-- ordered` marks the next one as fully ordered,
-//! `-- diverges: why` as a known difference from native RLS.
+//! `-- diverges: why` as a known difference from native RLS; `-- setup: SQL`
+//! lines run as the owner once the data is loaded.
 
 use crate::data::Pools;
 
@@ -26,6 +27,8 @@ pub struct Corpus {
     /// Contexts as JSON text.
     pub contexts: Vec<String>,
     pub pools: Pools,
+    /// `-- setup: SQL`: run as the owner after the data is loaded.
+    pub setup: Vec<String>,
     pub statements: Vec<Statement>,
 }
 
@@ -51,6 +54,7 @@ pub fn parse(file: &str, text: &str) -> Corpus {
                 Some(("users", v)) => corpus.pools.users = list(v),
                 Some(("words", v)) => corpus.pools.words = list(v),
                 Some(("diverges", v)) => diverges = Some(v.trim().to_string()),
+                Some(("setup", v)) => corpus.setup.push(v.trim().to_string()),
                 _ if comment == "ordered" => ordered = true,
                 _ => {}
             }

@@ -43,6 +43,14 @@ pub enum RewriteError {
     },
     #[error("policy of table `{table}`: {source}")]
     Emit { table: String, source: EmitError },
+    #[error("unknown column `{column}` in table `{table}`")]
+    UnknownColumn { column: String, table: String },
+    #[error("column `{column}` of table `{table}` is given more than once")]
+    DuplicateColumn { column: String, table: String },
+    /// PostgreSQL's own text for a new row failing `check` (or, where the
+    /// statement reads the row, SELECT `using`).
+    #[error("new row violates row-level security policy for table \"{table}\"")]
+    RowViolation { table: String },
 }
 
 impl RewriteError {
@@ -53,6 +61,9 @@ impl RewriteError {
             RewriteError::TooDeep { .. } | RewriteError::TooManyOperators { .. } => "54001",
             RewriteError::Syntax { .. } | RewriteError::Empty => "42601",
             RewriteError::UnknownTable { .. } => "42P01",
+            RewriteError::UnknownColumn { .. } => "42703",
+            RewriteError::DuplicateColumn { .. } => "42701",
+            RewriteError::RowViolation { .. } => "42501",
             RewriteError::Unsupported { .. }
             | RewriteError::ForwardCteReference { .. }
             | RewriteError::CteHidesPolicyTable { .. } => "0A000",

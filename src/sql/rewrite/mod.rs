@@ -1,8 +1,17 @@
 //! The SQL rewriter: parses statements with `sqlparser`, replaces every
 //! reference to a declared table with a subquery applying its policies, and
-//! prints the result: queries (`SELECT`, set operations, `VALUES`) and
-//! `DELETE` and `UPDATE`; writes whose new rows must be verified get RETURNING check
-//! columns and a `StatementPlan` saying which.
+//! prints the result: queries (`SELECT`, set operations, `VALUES`),
+//! `DELETE`, `UPDATE` and `INSERT` (with `ON CONFLICT`); writes whose new rows
+//! must be verified get RETURNING check columns and a `StatementPlan` saying
+//! which.
+//!
+//! `INSERT` (`insert.rs`) fills in omitted preset columns and checks rows
+//! known when rewriting with the interpreter, refusing a bad one with 42501;
+//! other rows are checked through RETURNING. What RETURNING cannot see —
+//! proposed rows that `ON CONFLICT` skips (`proposed.rs`), the conflicting
+//! and the updated row of `DO UPDATE` (`upsert.rs`) — is checked by guards in
+//! the statement that raise an error marked `VIOLATION_MARKER`, which the
+//! executor reports as 42501. `REPLACE` / `INSERT OR …` are refused.
 //!
 //! Each reference `FROM orders o` becomes
 //! `FROM (SELECT * FROM "orders" WHERE <policy> OFFSET 0) AS o` (SQLite:
@@ -23,12 +32,15 @@
 mod delete;
 mod deny;
 mod error;
+mod insert;
 mod plan;
+mod proposed;
 mod query;
 mod scope;
 mod table;
 mod target;
 mod update;
+mod upsert;
 
 use std::ops::ControlFlow;
 
@@ -43,7 +55,9 @@ use crate::lang::model::{PolicySet, Value};
 use super::Dialect;
 
 pub use error::RewriteError;
-pub use plan::{AppendedCheck, PlanKind, StatementPlan, Transaction};
+pub use plan::{
+    violation_in_message, AppendedCheck, PlanKind, StatementPlan, Transaction, VIOLATION_MARKER,
+};
 
 /// The longest SQL text accepted, in bytes.
 pub const MAX_SQL_BYTES: usize = 1 << 20;
@@ -244,6 +258,7 @@ fn rewrite_statement(
         },
         Statement::Delete(delete) => rewriter.rewrite_delete(delete),
         Statement::Update(update) => rewriter.rewrite_update(update),
+        Statement::Insert(insert) => rewriter.rewrite_insert(insert),
         other => Err(RewriteError::Unsupported {
             construct: format!("`{}` statements", statement_kind(other)),
         }),

@@ -31,6 +31,9 @@ pub enum PlanKind {
     /// A query: `SELECT`, a set operation, `VALUES`.
     Query,
     Insert,
+    /// `INSERT … ON CONFLICT DO UPDATE`: each returned row was inserted or
+    /// updated.
+    Upsert,
     Update,
     Delete,
     /// Transaction control, passed through unchanged.
@@ -85,4 +88,20 @@ pub struct AppendedCheck {
     pub alias: String,
     /// Which policies it is, e.g. `UPDATE check on the updated row`.
     pub policy_description: String,
+}
+
+/// The start of the message of an error a rewritten statement raises on
+/// purpose for a row that violates a policy where RETURNING cannot report
+/// it (the existing and updated rows of `ON CONFLICT DO UPDATE`): PostgreSQL
+/// raises it as `invalid input syntax for type bigint: "rampart[42501]: …"`
+/// (22P02), SQLite from `rampart_require`. An executor reports such an error
+/// as 42501 with the text after the marker.
+pub const VIOLATION_MARKER: &str = "rampart[42501]: ";
+
+/// The policy violation a database error message carries, if it is one
+/// raised through [`VIOLATION_MARKER`]: the text after the marker, up to its
+/// closing quote on PostgreSQL.
+pub fn violation_in_message(message: &str) -> Option<&str> {
+    let (_, rest) = message.split_once(VIOLATION_MARKER)?;
+    Some(rest.strip_suffix('"').unwrap_or(rest))
 }

@@ -1,0 +1,513 @@
+//! `INSERT INTO t [(columns)] {VALUES … | SELECT … | DEFAULT VALUES}
+//! [ON CONFLICT …] [RETURNING …]`: omitted preset columns are filled in;
+//! rows known when rewriting are checked then (a failure refuses the
+//! statement), the others through appended RETURNING check columns.
+
+use sqlparser::ast::{
+    Expr, Ident, Insert, ObjectName, OnConflictAction, OnInsert, Query, SelectItem, SetExpr,
+    TableObject,
+};
+
+use crate::lang::model::{TExpr, TExprKind, Table, Value};
+use crate::policy::combine::{conditions, OnFail, RowImage, StatementKind};
+use crate::policy::interp::{eval, Env};
+use crate::policy::specialise;
+use crate::sql::template::{values_query, with_extra_columns};
+use crate::sql::{Dialect, EmitError};
+
+use super::error::RewriteError;
+use super::plan::{PlanKind, StatementPlan};
+use super::query::QueryRewriter;
+use super::scope::{fold, fold_declared, idents};
+use super::target::Target;
+
+fn unsupported(construct: &str) -> RewriteError {
+    RewriteError::Unsupported {
+        construct: construct.into(),
+    }
+}
+
+/// Clauses of other dialects' INSERT that the rewrite does not cover.
+fn check_insert(insert: &Insert) -> Result<(), RewriteError> {
+    if insert.replace_into || matches!(insert.or, Some(sqlparser::ast::SqliteOnConflict::Replace)) {
+        return Err(unsupported(
+            "`REPLACE` / `INSERT OR REPLACE` (it deletes rows past the DELETE policies)",
+        ));
+    }
+    if insert.or.is_some() || insert.ignore {
+        return Err(unsupported(
+            "`INSERT OR …` / `INSERT IGNORE` (use `ON CONFLICT`)",
+        ));
+    }
+    if matches!(insert.on, Some(OnInsert::DuplicateKeyUpdate(_))) {
+        return Err(unsupported("`ON DUPLICATE KEY UPDATE` (use `ON CONFLICT`)"));
+    }
+    if !insert.assignments.is_empty() {
+        return Err(unsupported("`INSERT … SET`"));
+    }
+    if insert.overriding.is_some() {
+        return Err(unsupported(
+            "`OVERRIDING … VALUE` (the stored row would differ from the one checked)",
+        ));
+    }
+    if insert.output.is_some()
+        || insert.settings.is_some()
+        || insert.format_clause.is_some()
+        || insert.insert_alias.is_some()
+        || insert.priority.is_some()
+    {
+        return Err(unsupported(
+            "`OUTPUT`, `SETTINGS`, `FORMAT`, row aliases or priorities in INSERT",
+        ));
+    }
+    if insert.overwrite
+        || insert.partitioned.is_some()
+        || !insert.after_columns.is_empty()
+        || insert.has_table_keyword
+        || insert.by_name
+    {
+        return Err(unsupported(
+            "`OVERWRITE`, `PARTITION`, `TABLE` or `BY NAME` in INSERT",
+        ));
+    }
+    if insert.multi_table_insert_type.is_some()
+        || !insert.multi_table_into_clauses.is_empty()
+        || !insert.multi_table_when_clauses.is_empty()
+        || insert.multi_table_else_clause.is_some()
+    {
+        return Err(unsupported("multi-table INSERT"));
+    }
+    if !insert.optimizer_hints.is_empty() {
+        return Err(unsupported("optimizer hints"));
+    }
+    Ok(())
+}
+
+impl QueryRewriter<'_> {
+    pub(super) fn rewrite_insert(
+        &mut self,
+        insert: &mut Insert,
+    ) -> Result<StatementPlan, RewriteError> {
+        check_insert(insert)?;
+        let TableObject::TableName(name) = &insert.table else {
+            return Err(unsupported("an INSERT target that is not a table"));
+        };
+        let alias = insert.table_alias.as_ref().map(|a| &a.alias);
+        if alias.is_some() && self.dialect == Dialect::Sqlite {
+            // SQLite's RETURNING cannot name the alias the checks read through.
+            return Err(unsupported("an alias on the INSERT target in SQLite"));
+        }
+        let target = self.target(name, alias)?;
+        let table = self
+            .set
+            .tables
+            .get(target.index)
+            .ok_or_else(|| unsupported("an INSERT target out of range"))?;
+        let mut columns = self.insert_columns(&insert.columns, table, &target)?;
+        if insert.columns.is_empty() {
+            // A source narrower than the table fills its first columns.
+            if let Some(width) = insert.source.as_deref().and_then(values_width) {
+                columns.truncate(width);
+            }
+        }
+        if insert.columns.is_empty() && insert.source.is_some() {
+            insert.columns = columns
+                .iter()
+                .filter_map(|&i| table.columns.get(i))
+                .map(|c| ObjectName::from(vec![Ident::with_quote('"', c.name.as_str())]))
+                .collect();
+        }
+        if let Some(source) = &mut insert.source {
+            self.rewrite_clause(source)?;
+        }
+        if let Some(returning) = &mut insert.returning {
+            self.rewrite_clause(returning)?;
+        }
+        if let Some(OnInsert::OnConflict(on)) = &mut insert.on {
+            self.rewrite_clause(on)?;
+        }
+        self.fill_presets(insert, table, &target, &mut columns)?;
+        let (reads, kind) = match &insert.on {
+            None => (insert.returning.is_some(), StatementKind::Insert),
+            Some(OnInsert::OnConflict(on)) => match &on.action {
+                OnConflictAction::DoUpdate(_) => (true, StatementKind::InsertOnConflictUpdate),
+                // PostgreSQL reads the table for any conflict target, a constraint's too.
+                OnConflictAction::DoNothing => (
+                    insert.returning.is_some() || on.conflict_target.is_some(),
+                    StatementKind::Insert,
+                ),
+            },
+            Some(_) => return Err(unsupported("this ON clause of INSERT")),
+        };
+        let rows = known_rows(insert.source.as_deref(), &columns, table, self.dialect);
+        let runtime = self.check_known_rows(&target, kind, reads, &rows)?;
+        if runtime && insert.on.is_some() {
+            if let Some(why) = self.guard_proposed_rows(insert, &target, &columns, reads)? {
+                return Err(RewriteError::Unsupported {
+                    construct: format!(
+                        "`ON CONFLICT` with rows not known when rewriting, with {why}: \
+                         PostgreSQL checks each proposed row even where the conflict \
+                         skips it, so each must carry a guard"
+                    ),
+                });
+            }
+        }
+        let runtime = runtime && insert.on.is_none();
+        if matches!(
+            &insert.on,
+            Some(OnInsert::OnConflict(sqlparser::ast::OnConflict {
+                action: OnConflictAction::DoUpdate(_),
+                ..
+            }))
+        ) {
+            self.guard_conflict_update(insert, &target)?;
+        }
+        let had_returning = insert.returning.is_some();
+        let user_columns = insert.returning.as_ref().map_or(0, Vec::len);
+        let (image, image_columns) = if self.row_images {
+            self.image_items(&target)?
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let (items, checks) = if runtime {
+            self.check_columns(
+                &target,
+                kind,
+                reads,
+                RowImage::Inserted,
+                user_columns + image.len(),
+            )?
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        if !items.is_empty() || !image.is_empty() {
+            let returning: &mut Vec<SelectItem> = insert.returning.get_or_insert_with(Vec::new);
+            returning.extend(image);
+            returning.extend(items);
+        }
+        let plan_kind = if kind == StatementKind::InsertOnConflictUpdate {
+            PlanKind::Upsert
+        } else {
+            PlanKind::Insert
+        };
+        Ok(StatementPlan {
+            kind: plan_kind,
+            table: Some(target.name),
+            user_columns,
+            checks,
+            had_returning,
+            image_columns,
+        })
+    }
+
+    /// The declared columns an INSERT gives values for, in its order: its
+    /// column list, or every declared column when it has none.
+    fn insert_columns(
+        &self,
+        listed: &[ObjectName],
+        table: &Table,
+        target: &Target,
+    ) -> Result<Vec<usize>, RewriteError> {
+        if listed.is_empty() {
+            return Ok((0..table.columns.len()).collect());
+        }
+        let mut out = Vec::with_capacity(listed.len());
+        for name in listed {
+            let parts = idents(name).unwrap_or_default();
+            let [ident] = parts.as_slice() else {
+                return Err(RewriteError::Unsupported {
+                    construct: format!("INSERT column `{name}` (name a column of the table)"),
+                });
+            };
+            let folded = fold(ident, self.dialect);
+            let index = table
+                .columns
+                .iter()
+                .position(|c| fold_declared(&c.name, self.dialect) == folded)
+                .ok_or_else(|| RewriteError::UnknownColumn {
+                    column: ident.value.clone(),
+                    table: target.name.clone(),
+                })?;
+            if out.contains(&index) {
+                return Err(RewriteError::DuplicateColumn {
+                    column: ident.value.clone(),
+                    table: target.name.clone(),
+                });
+            }
+            out.push(index);
+        }
+        Ok(out)
+    }
+
+    /// Adds each omitted column that has a preset, with the preset's value
+    /// for this context as a literal, to the column list and every row.
+    fn fill_presets(
+        &self,
+        insert: &mut Insert,
+        table: &Table,
+        target: &Target,
+        columns: &mut Vec<usize>,
+    ) -> Result<(), RewriteError> {
+        let emit_error = |source: EmitError| RewriteError::Emit {
+            table: target.name.clone(),
+            source,
+        };
+        let mut names = Vec::new();
+        let mut values = Vec::new();
+        for (index, column) in table.columns.iter().enumerate() {
+            let Some(preset) = &column.preset else {
+                continue;
+            };
+            if columns.contains(&index) {
+                continue;
+            }
+            let special =
+                specialise(preset, self.known).map_err(|e| emit_error(EmitError::Eval(e)))?;
+            let TExprKind::Literal(value) = &special.kind else {
+                return Err(emit_error(EmitError::Internal(
+                    "a preset did not fold to a constant",
+                )));
+            };
+            names.push(ObjectName::from(vec![Ident::with_quote(
+                '"',
+                column.name.as_str(),
+            )]));
+            values.push(self.emitter.literal(value).map_err(emit_error)?);
+            columns.push(index);
+        }
+        if names.is_empty() {
+            return Ok(());
+        }
+        insert.columns.extend(names);
+        match &mut insert.source {
+            None => {
+                insert.source = Some(Box::new(values_query(vec![values]).map_err(emit_error)?));
+            }
+            Some(source) => append_to_rows(source, values).map_err(emit_error)?,
+        }
+        Ok(())
+    }
+
+    /// Checks the rows known when rewriting against the conditions on the
+    /// inserted row; whether some condition is left for run time.
+    fn check_known_rows(
+        &self,
+        target: &Target,
+        kind: StatementKind,
+        reads: bool,
+        rows: &Option<Vec<Vec<Option<Value>>>>,
+    ) -> Result<bool, RewriteError> {
+        let emit_error = |source: EmitError| RewriteError::Emit {
+            table: target.name.clone(),
+            source,
+        };
+        let mut special = Vec::new();
+        for condition in conditions(self.set, target.index, kind, reads) {
+            if condition.image != RowImage::Inserted || condition.on_fail != OnFail::Error {
+                continue;
+            }
+            let s = specialise(&condition.combined.expr, self.known)
+                .map_err(|e| emit_error(EmitError::Eval(e)))?;
+            if s.kind != TExprKind::Literal(Value::Bool(true)) {
+                special.push(s);
+            }
+        }
+        if special.is_empty() {
+            return Ok(false);
+        }
+        let Some(rows) = rows else {
+            return Ok(true);
+        };
+        let context: Vec<Value> = self
+            .known
+            .iter()
+            .map(|v| v.clone().unwrap_or(Value::Null))
+            .collect();
+        let mut runtime = false;
+        let table_name = self
+            .set
+            .tables
+            .get(target.index)
+            .map_or_else(|| target.name.clone(), |t| t.name.name.clone());
+        // Row by row, each row's conditions in order: PostgreSQL's order.
+        for row in rows {
+            for condition in &special {
+                if needs_database(condition, row) {
+                    runtime = true;
+                    continue;
+                }
+                let values: Vec<Value> = row
+                    .iter()
+                    .map(|v| v.clone().unwrap_or(Value::Null))
+                    .collect();
+                let env = Env {
+                    row: &values,
+                    context: &context,
+                };
+                match eval(condition, &env) {
+                    Ok(Value::Bool(true)) => {}
+                    Ok(_) => {
+                        return Err(RewriteError::RowViolation { table: table_name });
+                    }
+                    Err(e) => return Err(emit_error(EmitError::Eval(e))),
+                }
+            }
+        }
+        Ok(runtime)
+    }
+}
+
+/// How many columns a source gives, where that is plain from its text: a
+/// `VALUES` whose rows agree, or a select list without `*`.
+fn values_width(source: &Query) -> Option<usize> {
+    match source.body.as_ref() {
+        SetExpr::Values(values) => {
+            let width = values.rows.first()?.content.len();
+            values
+                .rows
+                .iter()
+                .all(|r| r.content.len() == width)
+                .then_some(width)
+        }
+        SetExpr::Select(select) => select
+            .projection
+            .iter()
+            .all(|item| {
+                matches!(
+                    item,
+                    SelectItem::UnnamedExpr(_) | SelectItem::ExprWithAlias { .. }
+                )
+            })
+            .then_some(select.projection.len()),
+        _ => None,
+    }
+}
+
+/// Whether `condition` needs the database for `row`: it reads a column
+/// whose value is not known when rewriting, or another table (`exists`).
+fn needs_database(condition: &TExpr, row: &[Option<Value>]) -> bool {
+    match &condition.kind {
+        TExprKind::Column(i) => row.get(*i).is_none_or(Option::is_none),
+        TExprKind::Exists { .. } | TExprKind::ExistsColumn { .. } => true,
+        _ => condition
+            .kind
+            .children()
+            .into_iter()
+            .any(|c| needs_database(c, row)),
+    }
+}
+
+/// The rows of a `VALUES` source as declared-column values (`None` where not
+/// known when rewriting: an expression, or a column left to the database's
+/// default); `None` for any other source.
+fn known_rows(
+    source: Option<&Query>,
+    columns: &[usize],
+    table: &Table,
+    dialect: Dialect,
+) -> Option<Vec<Vec<Option<Value>>>> {
+    let Some(source) = source else {
+        // DEFAULT VALUES with no preset: every column is the database's default.
+        return Some(vec![vec![None; table.columns.len()]]);
+    };
+    if source.with.is_some() || source.order_by.is_some() || source.limit_clause.is_some() {
+        return None;
+    }
+    let SetExpr::Values(values) = source.body.as_ref() else {
+        return None;
+    };
+    let mut rows = Vec::with_capacity(values.rows.len());
+    for row in &values.rows {
+        if row.content.len() != columns.len() {
+            return None;
+        }
+        let mut known = vec![None; table.columns.len()];
+        for (expr, &index) in row.content.iter().zip(columns) {
+            let column = table.columns.get(index)?;
+            if let Some(slot) = known.get_mut(index) {
+                *slot = constant(expr, column.ty.ty, dialect);
+            }
+        }
+        rows.push(known);
+    }
+    Some(rows)
+}
+
+/// The value of a constant expression (a literal, `NULL`, a negated number)
+/// stored in a column of type `ty`, when it is certain; `None` otherwise.
+fn constant(expr: &Expr, ty: crate::lang::model::Ty, dialect: Dialect) -> Option<Value> {
+    use crate::lang::model::Ty;
+    use sqlparser::ast::{UnaryOperator, Value as V};
+    match expr {
+        Expr::Nested(inner) => constant(inner, ty, dialect),
+        Expr::UnaryOp {
+            op: UnaryOperator::Minus,
+            expr,
+        } => match expr.as_ref() {
+            Expr::Value(v) => match &v.value {
+                V::Number(n, false) => number(&format!("-{n}"), ty),
+                _ => None,
+            },
+            _ => None,
+        },
+        Expr::Value(v) => match (&v.value, ty) {
+            (V::Null, _) => Some(Value::Null),
+            (V::Number(n, false), _) => number(n, ty),
+            (V::SingleQuotedString(s), Ty::Text) => Some(Value::Text(s.clone())),
+            (V::Boolean(b), Ty::Bool) => Some(Value::Bool(*b)),
+            (V::Boolean(b), Ty::Int) if dialect == Dialect::Sqlite => {
+                Some(Value::Int(i64::from(*b)))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A numeric literal's value in an `int` or `float` column, when exact.
+fn number(text: &str, ty: crate::lang::model::Ty) -> Option<Value> {
+    use crate::lang::model::Ty;
+    match ty {
+        Ty::Int => text.parse::<i64>().ok().map(Value::Int),
+        Ty::Float => {
+            let digits = text.trim_start_matches('-');
+            if !digits.chars().all(|c| c.is_ascii_digit() || c == '.') {
+                return None;
+            }
+            text.parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .map(Value::Float)
+        }
+        _ => None,
+    }
+}
+
+/// Appends preset values to every row of an INSERT source: to each `VALUES`
+/// row or the select list, or by wrapping any other query.
+fn append_to_rows(source: &mut Query, values: Vec<Expr>) -> Result<(), EmitError> {
+    let simple = source.with.is_none()
+        && source.order_by.is_none()
+        && source.limit_clause.is_none()
+        && source.fetch.is_none()
+        && source.locks.is_empty();
+    match source.body.as_mut() {
+        SetExpr::Values(rows) if simple => {
+            for row in &mut rows.rows {
+                row.content.extend(values.iter().cloned());
+            }
+            Ok(())
+        }
+        SetExpr::Select(select) => {
+            select
+                .projection
+                .extend(values.into_iter().map(SelectItem::UnnamedExpr));
+            Ok(())
+        }
+        _ => {
+            let inner = std::mem::replace(source, values_query(Vec::new())?);
+            *source = with_extra_columns(inner, values)?;
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! `ON CONFLICT … DO UPDATE`: the conflicting row must pass UPDATE and SELECT
+//! `using`, and the row it becomes UPDATE `check` and SELECT `using`, or the
+//! statement fails with 42501. Both are guards in the DO UPDATE's `WHERE`,
+//! after the user's condition, that raise a marked error (see `plan.rs`).
+
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    self as sql, AssignmentTarget, BinaryOperator, CaseWhen, DataType, Expr, Ident, Insert,
+    ObjectName, OnConflictAction, OnInsert, VisitMut, VisitorMut,
+};
+
+use crate::lang::model::{TExpr, Table, Ty};
+use crate::policy::combine::{and, conditions, OnFail, RowImage, StatementKind};
+use crate::policy::specialise;
+use crate::sql::emit::{bool_literal, cast, function, nested, text_literal, value_expr};
+use crate::sql::schema::storage_type;
+use crate::sql::template::scalar_subquery;
+use crate::sql::{Dialect, EmitError};
+
+use super::error::RewriteError;
+use super::plan::VIOLATION_MARKER;
+use super::proposed::{calls_function, columns_read, has_anonymous_parameter};
+use super::query::QueryRewriter;
+use super::scope::{fold, fold_declared, idents};
+use super::target::Target;
+
+impl QueryRewriter<'_> {
+    /// Adds the existing-row and updated-row guards to `DO UPDATE`'s `WHERE`.
+    pub(super) fn guard_conflict_update(
+        &self,
+        insert: &mut Insert,
+        target: &Target,
+    ) -> Result<(), RewriteError> {
+        let table = self
+            .set
+            .tables
+            .get(target.index)
+            .ok_or_else(|| unsupported("an INSERT target out of range"))?;
+        let Some(OnInsert::OnConflict(on)) = &mut insert.on else {
+            return Ok(());
+        };
+        let OnConflictAction::DoUpdate(update) = &mut on.action else {
+            return Ok(());
+        };
+        let kind = StatementKind::InsertOnConflictUpdate;
+        let mut existing: Option<TExpr> = None;
+        let mut updated: Option<TExpr> = None;
+        for condition in conditions(self.set, target.index, kind, true) {
+            if condition.on_fail != OnFail::Error {
+                continue;
+            }
+            let slot = match condition.image {
+                RowImage::Existing => &mut existing,
+                RowImage::Updated => &mut updated,
+                RowImage::Inserted => continue,
+            };
+            *slot = Some(match slot.take() {
+                None => condition.combined.expr,
+                Some(acc) => and(acc, condition.combined.expr),
+            });
+        }
+        let read: Vec<String> = match &updated {
+            Some(u) => {
+                let special = specialise(u, self.known).map_err(|e| RewriteError::Emit {
+                    table: target.name.clone(),
+                    source: EmitError::Eval(e),
+                })?;
+                columns_read(&special)
+                    .into_iter()
+                    .filter_map(|i| table.columns.get(i).map(|c| c.name.clone()))
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        let assigned = self.assigned_values(&update.assignments, table, target, &read)?;
+        let name = &table.name.name;
+        let mut guards = Vec::new();
+        if let Some(existing) = existing {
+            if let Some(expr) = self.emit_condition(target, &existing)? {
+                let message = format!(
+                    "{VIOLATION_MARKER}new row violates row-level security policy \
+                     (USING expression) for table \"{name}\""
+                );
+                guards.push(self.raise_unless(expr, &message, target)?);
+            }
+        }
+        if let Some(updated) = updated {
+            if let Some(expr) = self.emit_condition(target, &updated)? {
+                let mut substitute = Substitute {
+                    qualifier: target.qualifier.clone(),
+                    assigned: &assigned,
+                };
+                let mut expr = expr;
+                let _ = expr.visit(&mut substitute);
+                let message = format!(
+                    "{VIOLATION_MARKER}new row violates row-level security policy \
+                     for table \"{name}\""
+                );
+                guards.push(self.raise_unless(expr, &message, target)?);
+            }
+        }
+        let Some(guard) = guards.into_iter().reduce(|a, b| Expr::BinaryOp {
+            left: Box::new(nested(a)),
+            op: BinaryOperator::And,
+            right: Box::new(nested(b)),
+        }) else {
+            return Ok(());
+        };
+        update.selection = Some(match update.selection.take() {
+            None => guard,
+            // The user's condition first, as PostgreSQL tests it before the policies.
+            Some(user) => Expr::Case {
+                case_token: sql::helpers::attached_token::AttachedToken::empty(),
+                end_token: sql::helpers::attached_token::AttachedToken::empty(),
+                operand: None,
+                conditions: vec![CaseWhen {
+                    condition: Expr::Nested(Box::new(user)),
+                    result: guard,
+                }],
+                else_result: Some(Box::new(bool_literal(false))),
+            },
+        });
+        Ok(())
+    }
+
+    /// The value each assigned column takes, by declared column name; on
+    /// PostgreSQL cast to the column's type, as storing it would.
+    fn assigned_values(
+        &self,
+        assignments: &[sql::Assignment],
+        table: &Table,
+        target: &Target,
+        read: &[String],
+    ) -> Result<Vec<(String, Expr)>, RewriteError> {
+        let mut out: Vec<(String, Expr)> = Vec::new();
+        for assignment in assignments {
+            let AssignmentTarget::ColumnName(name) = &assignment.target else {
+                return Err(unsupported("`SET (a, b) = …` in DO UPDATE"));
+            };
+            let column = self.declared_column(name, table, target)?;
+            if read.contains(&column.0) && calls_function(&assignment.value) {
+                return Err(unsupported(
+                    "a function call in a DO UPDATE value the policies read (the check \
+                     would evaluate it again, and a volatile one differently)",
+                ));
+            }
+            if read.contains(&column.0) && has_anonymous_parameter(&assignment.value) {
+                return Err(unsupported(
+                    "a `?` parameter in a DO UPDATE value the policies read (a copy in \
+                     the check would renumber the parameters; write `?NNN`)",
+                ));
+            }
+            let value = stored_value(&assignment.value, column.1, self.dialect);
+            if out.iter().any(|(n, _)| *n == column.0) {
+                return Err(RewriteError::DuplicateColumn {
+                    column: column.0,
+                    table: target.name.clone(),
+                });
+            }
+            out.push((column.0, value));
+        }
+        Ok(out)
+    }
+
+    /// The declared name and type of an assigned column (`col` or `t.col`).
+    fn declared_column(
+        &self,
+        name: &ObjectName,
+        table: &Table,
+        target: &Target,
+    ) -> Result<(String, crate::lang::model::Ty), RewriteError> {
+        let parts = idents(name).unwrap_or_default();
+        let Some(last) = parts.last() else {
+            return Err(unsupported("an empty column name in DO UPDATE"));
+        };
+        let folded = fold(last, self.dialect);
+        table
+            .columns
+            .iter()
+            .find(|c| fold_declared(&c.name, self.dialect) == folded)
+            .map(|c| (c.name.clone(), c.ty.ty))
+            .ok_or_else(|| RewriteError::UnknownColumn {
+                column: last.value.clone(),
+                table: target.name.clone(),
+            })
+    }
+
+    /// `condition`, or else the marked 42501 error: true when it holds.
+    /// Neither form is a constant the planner could fold (and raise) early.
+    pub(super) fn raise_unless(
+        &self,
+        condition: Expr,
+        message: &str,
+        target: &Target,
+    ) -> Result<Expr, RewriteError> {
+        let emit_error = |source: EmitError| RewriteError::Emit {
+            table: target.name.clone(),
+            source,
+        };
+        let text = text_literal(message).map_err(emit_error)?;
+        Ok(match self.dialect {
+            Dialect::Sqlite => function("rampart_require", vec![condition, text]),
+            Dialect::Postgres => {
+                // `CAST(CASE WHEN c THEN NULL ELSE (SELECT 'msg') END AS bigint) IS NULL`:
+                // a failing row casts the message to bigint, which raises with it.
+                let case = Expr::Case {
+                    case_token: sql::helpers::attached_token::AttachedToken::empty(),
+                    end_token: sql::helpers::attached_token::AttachedToken::empty(),
+                    operand: None,
+                    conditions: vec![CaseWhen {
+                        condition,
+                        result: value_expr(sql::Value::Null),
+                    }],
+                    else_result: Some(Box::new(scalar_subquery(text).map_err(emit_error)?)),
+                };
+                Expr::IsNull(Box::new(cast(
+                    case,
+                    DataType::Custom(ObjectName::from(vec![Ident::new("bigint")]), vec![]),
+                )))
+            }
+        })
+    }
+}
+
+/// A value as the column of type `ty` stores it: on PostgreSQL cast to
+/// the column's type, as assigning it does; as it is on SQLite.
+pub(super) fn stored_value(value: &Expr, ty: Ty, dialect: Dialect) -> Expr {
+    let nested = Expr::Nested(Box::new(value.clone()));
+    match dialect {
+        Dialect::Postgres => cast(
+            nested,
+            DataType::Custom(
+                ObjectName::from(vec![Ident::new(storage_type(ty, Dialect::Postgres))]),
+                vec![],
+            ),
+        ),
+        Dialect::Sqlite => nested,
+    }
+}
+
+fn unsupported(construct: &str) -> RewriteError {
+    RewriteError::Unsupported {
+        construct: construct.into(),
+    }
+}
+
+/// Replaces the target's columns in an emitted condition with the values
+/// DO UPDATE assigns them: the condition then reads the updated row.
+pub(super) struct Substitute<'a> {
+    pub qualifier: Vec<String>,
+    pub assigned: &'a [(String, Expr)],
+}
+
+impl VisitorMut for Substitute<'_> {
+    type Break = ();
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        if let Expr::CompoundIdentifier(parts) = expr {
+            let Some((column, qualifier)) = parts.split_last() else {
+                return ControlFlow::Continue(());
+            };
+            let same_qualifier = qualifier.len() == self.qualifier.len()
+                && qualifier
+                    .iter()
+                    .zip(&self.qualifier)
+                    .all(|(a, b)| a.value == *b);
+            if same_qualifier {
+                if let Some((_, value)) = self.assigned.iter().find(|(n, _)| *n == column.value) {
+                    *expr = value.clone();
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}

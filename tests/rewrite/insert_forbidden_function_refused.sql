@@ -1,0 +1,4 @@
+-- policies: policies/saas
+-- context: {"tenant": {"id": "acme", "plan": "pro"}, "request": {"user": "bob", "roles": ["member"]}}
+-- dialect: postgres
+INSERT INTO orders (id, amount, status) VALUES (1, 5, current_setting('rampart.tenant_id'))
