@@ -1,6 +1,6 @@
 //! Rate-limit check cost: `quota/check` (the in-process store, GCRA on a
 //! coarse clock) against `governor`'s keyed limiter on the same 1,000
-//! tenants, on one thread and (per-thread time) on two.
+//! tenants, on one thread and (per-thread time) on two; `quota/redis/check`.
 
 #![allow(
     clippy::unwrap_used,
@@ -94,5 +94,41 @@ fn two_threads(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, single_thread, two_threads);
+/// `quota/redis/check`: the Redis store's check, one round trip to the server
+/// of `RAMPART_REDIS_URL` (with the feature `redis`; skipped without either).
+/// Leaves 1,000 small hashes under `rampart-bench:<pid>:` behind.
+fn redis_round_trip(c: &mut Criterion) {
+    #[cfg(feature = "redis")]
+    {
+        use rampart::quota::{RedisOptions, RedisStore};
+        let Ok(url) = std::env::var("RAMPART_REDIS_URL") else {
+            eprintln!("quota/redis/check skipped: RAMPART_REDIS_URL is not set");
+            return;
+        };
+        let options = RedisOptions {
+            prefix: format!("rampart-bench:{}:", std::process::id()),
+            ..RedisOptions::default()
+        };
+        let store = RedisStore::connect_with(&url, options).unwrap();
+        let names = tenants();
+        let limits = Limits {
+            qps: Some(u64::from(QPS)),
+            ..Limits::default()
+        };
+        for name in &names {
+            store.set_limits(name, &limits).unwrap();
+        }
+        let mut i = 0;
+        c.bench_function("quota/redis/check", |b| {
+            b.iter(|| {
+                i = (i + 1) % TENANTS;
+                black_box(store.check_qps(black_box(&names[i])).is_ok())
+            })
+        });
+    }
+    #[cfg(not(feature = "redis"))]
+    let _ = c;
+}
+
+criterion_group!(benches, single_thread, two_threads, redis_round_trip);
 criterion_main!(benches);

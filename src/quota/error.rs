@@ -34,6 +34,10 @@ pub enum QuotaError {
         "no quota limits for tenant `{0}`: the tenant was never registered with the quota store"
     )]
     UnknownTenant(String),
+    /// A shared store (Redis) could not be asked, so the request is refused:
+    /// every limit fails closed.
+    #[error("quota store unavailable, request refused: {0}")]
+    Unavailable(String),
 }
 
 impl QuotaError {
@@ -48,6 +52,8 @@ impl QuotaError {
             QuotaError::StorageFull { .. } => "53100",
             // undefined_object
             QuotaError::UnknownTenant(_) => "42704",
+            // connection_exception
+            QuotaError::Unavailable(_) => "08000",
         }
     }
 

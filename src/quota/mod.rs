@@ -1,23 +1,35 @@
-//! Quota enforcement: connection slots, the GCRA rate limiter, storage
-//! usage, per tenant, with limits that a reload replaces in place. Which
-//! limits a tenant has is decided by `policy::quota`; this module needs only `lang`.
+//! Quota enforcement per tenant: connection slots, the GCRA rate limiter and
+//! storage usage, with limits a reload replaces in place, counted in this
+//! process or (feature `redis`) in Redis. Which limits: `policy::quota`.
+//!
+//! This module needs only `lang`. [`InProcessStore`] is the default
+//! [`QuotaStore`]; `RedisStore` shares one tenant's limits between processes
+//! and fails closed ([`QuotaError::Unavailable`]) when Redis cannot be reached.
 
 pub mod clock;
 mod error;
 pub mod rate;
+#[cfg(feature = "redis")]
+mod redis_lua;
+#[cfg(feature = "redis")]
+pub mod redis_store;
 pub mod slots;
 pub mod store;
 
 pub use clock::{Clock, CoarseClock, ManualClock};
 pub use error::QuotaError;
 pub use rate::{Gcra, RateLimit};
+#[cfg(feature = "redis")]
+pub use redis_store::{RedisOptions, RedisStore};
 pub use slots::{ConnectionPermit, ConnectionSlots};
 pub use store::InProcessStore;
 
 use crate::lang::model::Limits;
 
-/// Where quota counters live: this process ([`InProcessStore`]), or later a
-/// store shared by several processes. Every method is keyed by tenant id.
+/// Where quota counters live: this process ([`InProcessStore`]), or Redis,
+/// shared by several processes (`RedisStore`, feature `redis`). Every method
+/// is keyed by tenant id. A store that cannot answer refuses with
+/// [`QuotaError::Unavailable`].
 pub trait QuotaStore: Send + Sync {
     /// Registers `tenant` or replaces its limits (a reload). Its counters,
     /// open connections and rate history stay.

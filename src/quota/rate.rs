@@ -37,7 +37,8 @@ impl RateLimit {
         (self != RateLimit::UNLIMITED).then_some(self.0 >> 32)
     }
 
-    fn interval(self) -> u64 {
+    /// The emission interval `T` in nanoseconds (0 for [`RateLimit::ZERO`]).
+    pub(crate) fn interval(self) -> u64 {
         self.0 & 0xffff_ffff
     }
 }
