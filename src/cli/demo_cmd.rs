@@ -117,8 +117,10 @@ impl Tour<'_> {
                     .push_str(&format!("rewritten to:\n    {}\n", rewritten.sql));
             }
             Err(e) => {
-                self.out
-                    .push_str(&format!("refused: error[{}]: {e}\n", e.sqlstate()));
+                self.out.push_str(&format!(
+                    "refused while rewriting, before the database saw it:\n    error[{}]: {e}\n",
+                    e.sqlstate()
+                ));
                 return Ok(());
             }
         }
@@ -179,11 +181,16 @@ fn tour_on(engine: &Engine, url: &str) -> Result<String, Error> {
     t.step(&mut bob, "bob (acme, member)", query)?;
     t.say("(ann, an admin of acme, saw orders 1 to 3 above.)");
 
-    t.heading("3. A write into another tenant is refused, and nothing changes");
+    t.heading("3. Writes: presets fill in the tenant; a write into another tenant is refused");
     t.step(
         &mut bob,
         "bob (acme, member)",
-        "INSERT INTO orders (id, tenant_id, owner, amount, status) VALUES (6, 'globex', 'bob', 100, 'open')",
+        "INSERT INTO orders (id, amount, status) VALUES (6, 250, 'open') RETURNING id, tenant_id, owner",
+    )?;
+    t.step(
+        &mut bob,
+        "bob (acme, member)",
+        "INSERT INTO orders (id, tenant_id, owner, amount, status) VALUES (7, 'globex', 'bob', 100, 'open')",
     )?;
     t.step(
         &mut bob,
