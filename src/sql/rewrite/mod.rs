@@ -15,7 +15,9 @@
 //! but must be hoisted to the top of the statement and is always
 //! materialised; `OFFSET 0` stays where the reference was, keeps indexes
 //! usable for the policy itself, and has the same shape in both dialects.
-//! The cost: the user's conditions on that table no longer use its indexes.
+//!
+//! `max_rows` of the tenant's quota tier (`limit.rs`) caps every top-level
+//! query with a `LIMIT`, keeping a smaller one the user wrote.
 //!
 //! Everything not understood is refused with an error naming it (fail
 //! closed); see `RewriteError`.
@@ -23,6 +25,7 @@
 mod delete;
 mod deny;
 mod error;
+mod limit;
 mod plan;
 mod query;
 mod scope;
@@ -78,8 +81,12 @@ pub fn rewrite(
     let known: Vec<Option<Value>> = context.iter().cloned().map(Some).collect();
     let mut printed = Vec::with_capacity(statements.len());
     let mut plan = Vec::with_capacity(statements.len());
+    let max_rows = limit::max_rows(set, context);
     for mut statement in statements {
         plan.push(rewrite_statement(set, &known, dialect, &mut statement)?);
+        if let (Some(max_rows), Statement::Query(query)) = (max_rows, &mut statement) {
+            limit::cap_rows(query, max_rows, dialect)?;
+        }
         printed.push(statement.to_string());
     }
     Ok(Rewritten {
