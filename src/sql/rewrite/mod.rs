@@ -16,6 +16,19 @@
 //! materialised; `OFFSET 0` stays where the reference was, keeps indexes
 //! usable for the policy itself, and has the same shape in both dialects.
 //!
+//! The fence is paid for only where a user condition could leak. As in
+//! PostgreSQL, where only leakproof quals may run below a security barrier,
+//! a condition on an allow-list (`pushdown.rs`: a column of type int, text,
+//! bool or timestamp compared by `=`, `<>`, `<`, `<=`, `>`, `>=` with a
+//! literal or parameter, `IS [NOT] NULL`, `[NOT] IN (literals)`, `[NOT]
+//! BETWEEN` literals, a bare bool column, and `AND` / `OR` / `NOT` of these)
+//! cannot fail, call a function or tell a row it sees to anyone, so it may
+//! run on hidden rows. Such a `WHERE` conjunct that reads one fenced table
+//! only, where that table is not on the nullable side of an outer join, is
+//! moved inside its fence (`WHERE <policy> AND <condition>`), where the
+//! table's indexes serve it; everything else stays outside. A write's
+//! leakproof `WHERE` is AND-ed with the policy instead of guarded by `CASE`.
+//!
 //! `max_rows` of the tenant's quota tier (`limit.rs`) caps every top-level
 //! query with a `LIMIT`, keeping a smaller one the user wrote.
 //!
@@ -27,6 +40,7 @@ mod deny;
 mod error;
 mod limit;
 mod plan;
+mod pushdown;
 mod query;
 mod scope;
 mod table;

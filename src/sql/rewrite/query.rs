@@ -13,6 +13,7 @@ use crate::sql::{ContextSource, Dialect, Emitter};
 
 use super::deny::check_function;
 use super::error::RewriteError;
+use super::pushdown::Fence;
 use super::scope::{fold, Frame};
 
 /// Rewrites the table references of one statement.
@@ -22,6 +23,8 @@ pub struct QueryRewriter<'a> {
     pub(super) known: &'a KnownContext,
     pub(super) emitter: Emitter<'a>,
     pub(super) frames: Vec<Frame>,
+    /// The policy subqueries made at each SELECT level being visited.
+    pub(super) fences: Vec<Vec<Fence>>,
     /// Set by a table factor; the relation name visited next is its own.
     expect_relation: bool,
 }
@@ -34,6 +37,7 @@ impl<'a> QueryRewriter<'a> {
             known,
             emitter: Emitter::new(set, dialect, ContextSource::Literals, known),
             frames: Vec::new(),
+            fences: Vec::new(),
             expect_relation: false,
         }
     }
@@ -219,7 +223,16 @@ impl VisitorMut for QueryRewriter<'_> {
     }
 
     fn pre_visit_select(&mut self, select: &mut Select) -> ControlFlow<RewriteError> {
+        self.fences.push(Vec::new());
         into_flow(check_select(select))
+    }
+
+    fn post_visit_select(&mut self, select: &mut Select) -> ControlFlow<RewriteError> {
+        let fences = self.fences.pop().unwrap_or_default();
+        if !fences.is_empty() {
+            self.push_down(select, &fences);
+        }
+        ControlFlow::Continue(())
     }
 
     fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<RewriteError> {

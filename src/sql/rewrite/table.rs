@@ -13,6 +13,7 @@ use crate::sql::template::fenced_select_all;
 use crate::sql::{Dialect, EmitError, Scope};
 
 use super::error::RewriteError;
+use super::pushdown::Fence;
 use super::query::QueryRewriter;
 use super::scope::{fold, fold_declared, idents, CteMeaning, Frame};
 
@@ -106,9 +107,16 @@ impl QueryRewriter<'_> {
         let locked = frame.lock.reaches(&fold(&alias.name, self.dialect));
         let subquery = self.policy_subquery(index, locked)?;
         check_hidden_tables(&subquery, &frame, self.dialect, &table.name.to_string())?;
+        let subquery = Box::new(subquery);
+        if let Some(level) = self.fences.last_mut() {
+            level.push(Fence {
+                query: &*subquery,
+                table: index,
+            });
+        }
         *factor = TableFactor::Derived {
             lateral: false,
-            subquery: Box::new(subquery),
+            subquery,
             alias: Some(alias),
             sample: None,
         };
