@@ -28,6 +28,13 @@
 //! moved inside its fence (`WHERE <policy> AND <condition>`), where the
 //! table's indexes serve it; everything else stays outside. A write's
 //! leakproof `WHERE` is AND-ed with the policy instead of guarded by `CASE`.
+//! And when every condition of a top-level SELECT that could be evaluated
+//! beside a policy is leakproof — its `WHERE`, `ON` and `HAVING`, with `IN`
+//! / `EXISTS` subqueries in them judged the same way, and every FROM item a
+//! policy subquery or an open table — its fences are dropped (`unfence.rs`):
+//! the planner flattens the policy subqueries and plans as for hand-written
+//! filters. Select-list expressions, `GROUP BY` and `ORDER BY` run above the
+//! scans, after every filter, so they do not count.
 //!
 //! `max_rows` of the tenant's quota tier (`limit.rs`) caps every top-level
 //! query with a `LIMIT`, keeping a smaller one the user wrote.
@@ -45,6 +52,7 @@ mod query;
 mod scope;
 mod table;
 mod target;
+mod unfence;
 mod update;
 
 use std::ops::ControlFlow;

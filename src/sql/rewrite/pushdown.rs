@@ -29,7 +29,7 @@ pub struct Fence {
 }
 
 /// How deep [`leakproof`] looks before it answers no.
-const MAX_LEAKPROOF_DEPTH: usize = 64;
+pub(super) const MAX_LEAKPROOF_DEPTH: usize = 64;
 
 /// A top-level FROM item of one SELECT that is one of its fences.
 struct Candidate {
@@ -45,22 +45,35 @@ struct Candidate {
 }
 
 /// Where a column reference of a condition points.
-trait Resolve {
+pub(super) trait Resolve {
     /// The candidate (its number) and declared column a reference reads.
     fn column(&self, expr: &Expr) -> Option<(usize, &Column)>;
 
     /// Whether a parameter may be in the condition. A moved condition can
     /// only take numbered ones (`$1`): moving a SQLite `?` would renumber it.
     fn parameter(&self, name: &str) -> bool;
+
+    /// Whether a subquery (`x IN (SELECT …)`, `EXISTS (SELECT …)`) may be
+    /// in the condition: only when a whole statement is judged (`unfence.rs`).
+    fn sublink(&self, _query: &Query, _depth: usize) -> bool {
+        false
+    }
 }
 
 /// Whether `expr` is on the allow-list of conditions that cannot fail, call
 /// a function or depend on anything but the columns it compares with
 /// constants: `=`, `<>`, `<`, `<=`, `>`, `>=` between a column of type int,
-/// text, bool or timestamp and a literal or parameter, `IS [NOT] NULL`,
-/// `[NOT] IN (literals)`, `[NOT] BETWEEN literal AND literal`, a bare bool
-/// column, and `AND`, `OR`, `NOT` of those. Collects the candidates read.
-fn leakproof(expr: &Expr, resolve: &dyn Resolve, reads: &mut Vec<usize>, depth: usize) -> bool {
+/// text, bool or timestamp and a literal or parameter (or another column of
+/// the same type), `IS [NOT] NULL`, `[NOT] IN (literals)`, `[NOT] BETWEEN
+/// literal AND literal`, a bare bool column, and `AND`, `OR`, `NOT` of
+/// those; and subqueries where `resolve` allows them. Collects the
+/// candidates read.
+pub(super) fn leakproof(
+    expr: &Expr,
+    resolve: &dyn Resolve,
+    reads: &mut Vec<usize>,
+    depth: usize,
+) -> bool {
     if depth > MAX_LEAKPROOF_DEPTH {
         return false;
     }
@@ -86,8 +99,16 @@ fn leakproof(expr: &Expr, resolve: &dyn Resolve, reads: &mut Vec<usize>, depth: 
             | BinaryOperator::LtEq
             | BinaryOperator::Gt
             | BinaryOperator::GtEq => {
+                let ty = |e: &Expr| {
+                    resolve
+                        .column(strip(e))
+                        .map(|(_, c)| c.ty.ty)
+                        .filter(|t| allowed_type(*t))
+                };
+                let same_type = matches!((ty(left), ty(right)), (Some(l), Some(r)) if l == r);
                 (constant(right, resolve) && column(left))
                     || (constant(left, resolve) && column(right))
+                    || (same_type && column(left) && column(right))
             }
             _ => false,
         },
@@ -106,15 +127,22 @@ fn leakproof(expr: &Expr, resolve: &dyn Resolve, reads: &mut Vec<usize>, depth: 
         Expr::Between {
             expr, low, high, ..
         } => constant(low, resolve) && constant(high, resolve) && column(expr),
+        Expr::In {
+            expr,
+            target: sql::InTarget::Subquery(query),
+            global: false,
+            ..
+        } => resolve.sublink(query, depth + 1) && column(expr),
+        Expr::Exists { subquery, .. } => resolve.sublink(subquery, depth + 1),
         _ => false,
     }
 }
 
-fn allowed_type(ty: Ty) -> bool {
+pub(super) fn allowed_type(ty: Ty) -> bool {
     matches!(ty, Ty::Int | Ty::Text | Ty::Bool | Ty::Timestamp)
 }
 
-fn strip(mut expr: &Expr) -> &Expr {
+pub(super) fn strip(mut expr: &Expr) -> &Expr {
     while let Expr::Nested(inner) = expr {
         expr = inner;
     }

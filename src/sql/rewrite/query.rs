@@ -25,6 +25,8 @@ pub struct QueryRewriter<'a> {
     pub(super) frames: Vec<Frame>,
     /// The policy subqueries made at each SELECT level being visited.
     pub(super) fences: Vec<Vec<Fence>>,
+    /// Every policy subquery of the statement.
+    pub(super) all_fences: Vec<Fence>,
     /// Set by a table factor; the relation name visited next is its own.
     expect_relation: bool,
 }
@@ -38,6 +40,7 @@ impl<'a> QueryRewriter<'a> {
             emitter: Emitter::new(set, dialect, ContextSource::Literals, known),
             frames: Vec::new(),
             fences: Vec::new(),
+            all_fences: Vec::new(),
             expect_relation: false,
         }
     }
@@ -217,7 +220,11 @@ impl VisitorMut for QueryRewriter<'_> {
         ControlFlow::Continue(())
     }
 
-    fn post_visit_query(&mut self, _query: &mut Query) -> ControlFlow<RewriteError> {
+    fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<RewriteError> {
+        if self.frames.len() == 1 {
+            // The statement's own query: everything below is rewritten.
+            self.unfence(query);
+        }
         self.frames.pop();
         ControlFlow::Continue(())
     }

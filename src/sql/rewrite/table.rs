@@ -108,12 +108,14 @@ impl QueryRewriter<'_> {
         let subquery = self.policy_subquery(index, locked)?;
         check_hidden_tables(&subquery, &frame, self.dialect, &table.name.to_string())?;
         let subquery = Box::new(subquery);
+        let fence = Fence {
+            query: &*subquery,
+            table: index,
+        };
         if let Some(level) = self.fences.last_mut() {
-            level.push(Fence {
-                query: &*subquery,
-                table: index,
-            });
+            level.push(fence);
         }
+        self.all_fences.push(fence);
         *factor = TableFactor::Derived {
             lateral: false,
             subquery,
