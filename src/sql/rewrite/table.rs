@@ -106,7 +106,9 @@ impl QueryRewriter<'_> {
         });
         let locked = frame.lock.reaches(&fold(&alias.name, self.dialect));
         let subquery = self.policy_subquery(index, locked)?;
-        check_hidden_tables(&subquery, &frame, self.dialect, &table.name.to_string())?;
+        if frame.has_with_names() {
+            check_hidden_tables(&subquery, &frame, self.dialect, &table.name.to_string())?;
+        }
         let subquery = Box::new(subquery);
         let fence = Fence {
             query: &*subquery,
