@@ -3,6 +3,7 @@
 //! each declared table reference (after its children are visited, so the
 //! replacement is never walked again) with its policy-filtered subquery.
 
+use std::collections::HashMap;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{Expr, Ident, ObjectName, Query, Select, SetExpr, TableFactor, VisitorMut};
@@ -27,6 +28,8 @@ pub struct QueryRewriter<'a> {
     pub(super) fences: Vec<Vec<Fence>>,
     /// Every policy subquery of the statement.
     pub(super) all_fences: Vec<Fence>,
+    /// The policy subquery of each (table, locked) read so far, as made.
+    pub(super) policy_cache: HashMap<(usize, bool), Query>,
     /// Set by a table factor; the relation name visited next is its own.
     expect_relation: bool,
 }
@@ -41,6 +44,7 @@ impl<'a> QueryRewriter<'a> {
             frames: Vec::new(),
             fences: Vec::new(),
             all_fences: Vec::new(),
+            policy_cache: HashMap::new(),
             expect_relation: false,
         }
     }
