@@ -204,7 +204,8 @@ fn rewrite_prints_sql_or_refuses_with_exit_1() {
         POLICY,
         "-c",
         MEMBER,
-        "SELECT id FROM orders o",
+        // A condition that can fail keeps the policy fence.
+        "SELECT id FROM orders o WHERE 10 / o.amount > 1",
     ]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("OFFSET 0) o"), "{stdout}");

@@ -273,6 +273,11 @@ fn user_conditions_never_run_on_hidden_rows() {
         "SELECT o.id FROM users u JOIN orders o ON o.owner = u.id WHERE rampart_div(100, o.amount) > 0",
         "SELECT id FROM orders o WHERE rampart_div(100, o.amount) > 0 AND o.id > 0",
         "SELECT id FROM (SELECT * FROM orders) AS x WHERE rampart_div(100, x.amount) > 0",
+        // Leakproof conditions run inside the fence, or drop it.
+        "SELECT id FROM orders WHERE status = 'open' AND rampart_div(100, amount) > 0",
+        "SELECT rampart_div(100, amount) FROM orders WHERE status = 'open'",
+        "SELECT id FROM orders WHERE status = 'open' ORDER BY rampart_div(100, amount)",
+        "SELECT id FROM orders WHERE id IN (SELECT id FROM orders WHERE rampart_div(100, amount) > 0)",
     ] {
         // Unrewritten, the condition meets a hidden row and fails …
         assert!(rows(&conn, query).is_err(), "{query} should fail on all rows");

@@ -6,10 +6,21 @@ use sqlparser::ast::{
 };
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
+use std::sync::OnceLock;
 
 use crate::lang::model::QualifiedName;
 
 use super::EmitError;
+
+/// A template parsed on first use and cloned after: cloning a small tree
+/// costs a fraction of parsing it, and the rewriter makes one per table
+/// reference.
+fn cached(
+    cell: &'static OnceLock<Result<Query, EmitError>>,
+    template: &str,
+) -> Result<Query, EmitError> {
+    cell.get_or_init(|| parse_query(template)).clone()
+}
 
 fn parse_query(template: &str) -> Result<Query, EmitError> {
     let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, template)
@@ -43,7 +54,8 @@ pub fn select_one_from(
     alias: &str,
     selection: sql::Expr,
 ) -> Result<Query, EmitError> {
-    let mut query = parse_query("SELECT 1 FROM t AS a WHERE TRUE")?;
+    static TEMPLATE: OnceLock<Result<Query, EmitError>> = OnceLock::new();
+    let mut query = cached(&TEMPLATE, "SELECT 1 FROM t AS a WHERE TRUE")?;
     let select = select_mut(&mut query)?;
     select.selection = Some(selection);
     let from = select
@@ -65,7 +77,8 @@ pub fn select_one_from(
 /// `(SELECT expr)`: a scalar subquery, which PostgreSQL evaluates once per
 /// statement when it reads nothing from the outer query.
 pub fn scalar_subquery(expr: sql::Expr) -> Result<sql::Expr, EmitError> {
-    let mut query = parse_query("SELECT 1")?;
+    static TEMPLATE: OnceLock<Result<Query, EmitError>> = OnceLock::new();
+    let mut query = cached(&TEMPLATE, "SELECT 1")?;
     let select = select_mut(&mut query)?;
     select.projection = vec![SelectItem::UnnamedExpr(expr)];
     Ok(sql::Expr::Subquery(Box::new(query)))
@@ -80,9 +93,11 @@ pub fn fenced_select_all(
     selection: sql::Expr,
     dialect: super::Dialect,
 ) -> Result<Query, EmitError> {
+    static POSTGRES: OnceLock<Result<Query, EmitError>> = OnceLock::new();
+    static SQLITE: OnceLock<Result<Query, EmitError>> = OnceLock::new();
     let mut query = match dialect {
-        super::Dialect::Postgres => parse_query("SELECT * FROM t WHERE TRUE OFFSET 0")?,
-        super::Dialect::Sqlite => parse_query("SELECT * FROM t WHERE TRUE LIMIT -1 OFFSET 0")?,
+        super::Dialect::Postgres => cached(&POSTGRES, "SELECT * FROM t WHERE TRUE OFFSET 0")?,
+        super::Dialect::Sqlite => cached(&SQLITE, "SELECT * FROM t WHERE TRUE LIMIT -1 OFFSET 0")?,
     };
     let select = select_mut(&mut query)?;
     select.selection = Some(selection);

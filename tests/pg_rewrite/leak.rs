@@ -32,6 +32,11 @@ fn queries(table: &Table, other: &str) -> Vec<String> {
         format!("SELECT x.{c} FROM {other} z LEFT JOIN {name} x ON {}", fail("x.")),
         format!("SELECT {c}, count(*) FROM {name} GROUP BY {c} HAVING sum(1 / ({c} - ({SENTINEL}))) >= 0"),
         format!("SELECT 1 / ({c} - ({SENTINEL})) FROM {name}"),
+        format!("SELECT {c} FROM {name} WHERE {c} > -1000 ORDER BY 1 / ({c} - ({SENTINEL}))"),
+        format!(
+            "SELECT {c} FROM {name} WHERE {c} IN (SELECT {c} FROM {name} WHERE {})",
+            fail("")
+        ),
         format!("WITH w AS (SELECT * FROM {name}) SELECT count(*) FROM w WHERE {}", fail("w.")),
         format!("SELECT {c} FROM {name} WHERE {} FOR UPDATE", fail("")),
     ]

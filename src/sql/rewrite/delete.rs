@@ -10,7 +10,7 @@ use crate::policy::combine::StatementKind;
 use super::error::RewriteError;
 use super::plan::{PlanKind, StatementPlan};
 use super::query::QueryRewriter;
-use super::target::{guarded_where, names_target_column};
+use super::target::names_target_column;
 
 fn unsupported(construct: &str) -> RewriteError {
     RewriteError::Unsupported {
@@ -83,7 +83,7 @@ impl QueryRewriter<'_> {
             self.rewrite_clause(returning)?;
         }
         let policy = self.hiding_predicate(&target, StatementKind::Delete, reads)?;
-        delete.selection = guarded_where(policy, delete.selection.take());
+        delete.selection = self.target_where(&target, policy, delete.selection.take());
         let mut plan = StatementPlan::none(PlanKind::Delete, None);
         if let Some(returning) = &delete.returning {
             plan.user_columns = returning.len();

@@ -24,7 +24,29 @@
 //! but must be hoisted to the top of the statement and is always
 //! materialised; `OFFSET 0` stays where the reference was, keeps indexes
 //! usable for the policy itself, and has the same shape in both dialects.
-//! The cost: the user's conditions on that table no longer use its indexes.
+//!
+//! The fence is paid for only where a user condition could leak. As in
+//! PostgreSQL, where only leakproof quals may run below a security barrier,
+//! a condition on an allow-list (`pushdown.rs`: a column of type int, text,
+//! bool or timestamp compared by `=`, `<>`, `<`, `<=`, `>`, `>=` with a
+//! literal or parameter, `IS [NOT] NULL`, `[NOT] IN (literals)`, `[NOT]
+//! BETWEEN` literals, a bare bool column, and `AND` / `OR` / `NOT` of these)
+//! cannot fail, call a function or tell a row it sees to anyone, so it may
+//! run on hidden rows. Such a `WHERE` conjunct that reads one fenced table
+//! only, where that table is not on the nullable side of an outer join, is
+//! moved inside its fence (`WHERE <policy> AND <condition>`), where the
+//! table's indexes serve it; everything else stays outside. A write's
+//! leakproof `WHERE` is AND-ed with the policy instead of guarded by `CASE`.
+//! And when every condition of a top-level SELECT that could be evaluated
+//! beside a policy is leakproof — its `WHERE`, `ON` and `HAVING`, with `IN`
+//! / `EXISTS` subqueries in them judged the same way, and every FROM item a
+//! policy subquery or an open table — its fences are dropped (`unfence.rs`):
+//! the planner flattens the policy subqueries and plans as for hand-written
+//! filters. Select-list expressions, `GROUP BY` and `ORDER BY` run above the
+//! scans, after every filter, so they do not count.
+//!
+//! `max_rows` of the tenant's quota tier (`limit.rs`) caps every top-level
+//! query with a `LIMIT`, keeping a smaller one the user wrote.
 //!
 //! Everything not understood is refused with an error naming it (fail
 //! closed); see `RewriteError`.
@@ -33,12 +55,15 @@ mod delete;
 mod deny;
 mod error;
 mod insert;
+mod limit;
 mod plan;
 mod proposed;
+mod pushdown;
 mod query;
 mod scope;
 mod table;
 mod target;
+mod unfence;
 mod update;
 mod upsert;
 
@@ -113,6 +138,7 @@ pub fn rewrite_with(
     let known: Vec<Option<Value>> = context.iter().cloned().map(Some).collect();
     let mut printed = Vec::with_capacity(statements.len());
     let mut plan = Vec::with_capacity(statements.len());
+    let max_rows = limit::max_rows(set, context);
     for mut statement in statements {
         plan.push(rewrite_statement(
             set,
@@ -121,6 +147,9 @@ pub fn rewrite_with(
             options,
             &mut statement,
         )?);
+        if let (Some(max_rows), Statement::Query(query)) = (max_rows, &mut statement) {
+            limit::cap_rows(query, max_rows, dialect)?;
+        }
         printed.push(statement.to_string());
     }
     Ok(Rewritten {

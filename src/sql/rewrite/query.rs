@@ -3,6 +3,7 @@
 //! each declared table reference (after its children are visited, so the
 //! replacement is never walked again) with its policy-filtered subquery.
 
+use std::collections::HashMap;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{Expr, Ident, ObjectName, Query, Select, SetExpr, TableFactor, VisitorMut};
@@ -13,6 +14,7 @@ use crate::sql::{ContextSource, Dialect, Emitter};
 
 use super::deny::check_function;
 use super::error::RewriteError;
+use super::pushdown::Fence;
 use super::scope::{fold, Frame};
 
 /// Rewrites the table references of one statement.
@@ -22,6 +24,12 @@ pub struct QueryRewriter<'a> {
     pub(super) known: &'a KnownContext,
     pub(super) emitter: Emitter<'a>,
     pub(super) frames: Vec<Frame>,
+    /// The policy subqueries made at each SELECT level being visited.
+    pub(super) fences: Vec<Vec<Fence>>,
+    /// Every policy subquery of the statement.
+    pub(super) all_fences: Vec<Fence>,
+    /// The policy subquery of each (table, locked) read so far, as made.
+    pub(super) policy_cache: HashMap<(usize, bool), Query>,
     /// Set by a table factor; the relation name visited next is its own.
     expect_relation: bool,
     /// Whether writes append their row images (`RewriteOptions::row_images`).
@@ -36,6 +44,9 @@ impl<'a> QueryRewriter<'a> {
             known,
             emitter: Emitter::new(set, dialect, ContextSource::Literals, known),
             frames: Vec::new(),
+            fences: Vec::new(),
+            all_fences: Vec::new(),
+            policy_cache: HashMap::new(),
             expect_relation: false,
             row_images: false,
         }
@@ -216,13 +227,26 @@ impl VisitorMut for QueryRewriter<'_> {
         ControlFlow::Continue(())
     }
 
-    fn post_visit_query(&mut self, _query: &mut Query) -> ControlFlow<RewriteError> {
+    fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<RewriteError> {
+        if self.frames.len() == 1 {
+            // The statement's own query: everything below is rewritten.
+            self.unfence(query);
+        }
         self.frames.pop();
         ControlFlow::Continue(())
     }
 
     fn pre_visit_select(&mut self, select: &mut Select) -> ControlFlow<RewriteError> {
+        self.fences.push(Vec::new());
         into_flow(check_select(select))
+    }
+
+    fn post_visit_select(&mut self, select: &mut Select) -> ControlFlow<RewriteError> {
+        let fences = self.fences.pop().unwrap_or_default();
+        if !fences.is_empty() {
+            self.push_down(select, &fences);
+        }
+        ControlFlow::Continue(())
     }
 
     fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<RewriteError> {

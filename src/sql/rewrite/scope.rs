@@ -159,6 +159,11 @@ impl Frame {
         (visible, ambiguous)
     }
 
+    /// Whether any WITH item name is in scope here (else every name is a table).
+    pub fn has_with_names(&self) -> bool {
+        !(self.own.is_empty() && self.inherited.is_empty() && self.inherited_ambiguous.is_empty())
+    }
+
     /// What a one-part table name (folded) means directly in this query.
     pub fn meaning(&self, name: &str) -> CteMeaning {
         if self.own.iter().chain(&self.inherited).any(|n| n == name) {

@@ -13,6 +13,7 @@ use crate::sql::template::fenced_select_all;
 use crate::sql::{Dialect, EmitError, Scope};
 
 use super::error::RewriteError;
+use super::pushdown::Fence;
 use super::query::QueryRewriter;
 use super::scope::{fold, fold_declared, idents, CteMeaning, Frame};
 
@@ -104,11 +105,31 @@ impl QueryRewriter<'_> {
             at: None,
         });
         let locked = frame.lock.reaches(&fold(&alias.name, self.dialect));
-        let subquery = self.policy_subquery(index, locked)?;
-        check_hidden_tables(&subquery, &frame, self.dialect, &table.name.to_string())?;
+        // The same table read the same way gets the same subquery: made
+        // (combined, specialised, emitted) once per statement, cloned after.
+        let subquery = match self.policy_cache.get(&(index, locked)) {
+            Some(made) => made.clone(),
+            None => {
+                let made = self.policy_subquery(index, locked)?;
+                self.policy_cache.insert((index, locked), made.clone());
+                made
+            }
+        };
+        if frame.has_with_names() {
+            check_hidden_tables(&subquery, &frame, self.dialect, &table.name.to_string())?;
+        }
+        let subquery = Box::new(subquery);
+        let fence = Fence {
+            query: &*subquery,
+            table: index,
+        };
+        if let Some(level) = self.fences.last_mut() {
+            level.push(fence);
+        }
+        self.all_fences.push(fence);
         *factor = TableFactor::Derived {
             lateral: false,
-            subquery: Box::new(subquery),
+            subquery,
             alias: Some(alias),
             sample: None,
         };

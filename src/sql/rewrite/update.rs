@@ -11,7 +11,7 @@ use crate::sql::Dialect;
 use super::error::RewriteError;
 use super::plan::{PlanKind, StatementPlan};
 use super::query::QueryRewriter;
-use super::target::{guarded_where, names_target_column};
+use super::target::names_target_column;
 
 fn unsupported(construct: &str) -> RewriteError {
     RewriteError::Unsupported {
@@ -95,7 +95,7 @@ impl QueryRewriter<'_> {
             self.rewrite_clause(returning)?;
         }
         let policy = self.hiding_predicate(&target, StatementKind::Update, reads)?;
-        update.selection = guarded_where(policy, update.selection.take());
+        update.selection = self.target_where(&target, policy, update.selection.take());
         let had_returning = update.returning.is_some();
         let user_columns = update.returning.as_ref().map_or(0, Vec::len);
         let (image, image_columns) = if self.row_images {

@@ -1,0 +1,279 @@
+//! Fences dropped where nothing could leak: when every condition of a
+//! top-level SELECT that the database could evaluate next to a policy (its
+//! `WHERE`, `ON` and `HAVING`, and those of the `IN` / `EXISTS` subqueries in
+//! them) is leakproof, its policy subqueries lose their `OFFSET 0`, so the
+//! planner flattens them and plans the statement as if the filters were
+//! written by hand (index scans driven by joins, `ORDER BY … LIMIT` read
+//! from an index).
+
+use sqlparser::ast::{
+    Expr, GroupByExpr, Ident, JoinConstraint, JoinOperator, Query, Select, SelectItem, SetExpr,
+    TableFactor, VisitMut, VisitorMut,
+};
+
+use std::ops::ControlFlow;
+
+use crate::lang::model::Column;
+
+use super::pushdown::{leakproof, strip, Fence, Resolve, MAX_LEAKPROOF_DEPTH};
+use super::query::QueryRewriter;
+use super::scope::{fold, fold_declared, idents};
+use super::table::resolve;
+
+/// A FROM item whose columns are known: a fence or an open declared table.
+struct Item {
+    reference: String,
+    table: usize,
+}
+
+/// The FROM items of one SELECT level, and the level around it.
+struct Level<'a> {
+    rewriter: &'a QueryRewriter<'a>,
+    fences: &'a [Fence],
+    items: Vec<Item>,
+    parent: Option<&'a Level<'a>>,
+}
+
+impl Level<'_> {
+    fn lookup(&self, item: &Item, name: &Ident) -> Option<&Column> {
+        let dialect = self.rewriter.dialect;
+        let folded = fold(name, dialect);
+        self.rewriter
+            .set
+            .tables
+            .get(item.table)?
+            .columns
+            .iter()
+            .find(|c| fold_declared(&c.name, dialect) == folded)
+    }
+}
+
+impl Resolve for Level<'_> {
+    fn column(&self, expr: &Expr) -> Option<(usize, &Column)> {
+        match expr {
+            Expr::CompoundIdentifier(parts) => {
+                let [qualifier, name] = parts.as_slice() else {
+                    return None;
+                };
+                let reference = fold(qualifier, self.rewriter.dialect);
+                match self.items.iter().find(|i| i.reference == reference) {
+                    Some(item) => self.lookup(item, name).map(|c| (0, c)),
+                    None => self.parent?.column(expr),
+                }
+            }
+            Expr::Identifier(name) => {
+                let mut found = self.items.iter().filter_map(|i| self.lookup(i, name));
+                match (found.next(), found.next()) {
+                    (Some(col), None) => Some((0, col)),
+                    (None, _) => self.parent?.column(expr),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    fn parameter(&self, _name: &str) -> bool {
+        // Nothing moves.
+        true
+    }
+
+    fn sublink(&self, query: &Query, depth: usize) -> bool {
+        let Some(select) = plain_select(query) else {
+            return false;
+        };
+        // The subquery's output is compared (`IN`) or ignored (`EXISTS`):
+        // a column, a literal or `*`, nothing that computes.
+        let simple_output = match select.projection.as_slice() {
+            [SelectItem::Wildcard(_)] => true,
+            [SelectItem::UnnamedExpr(e)] => matches!(
+                strip(e),
+                Expr::Value(_) | Expr::Identifier(_) | Expr::CompoundIdentifier(_)
+            ),
+            _ => false,
+        };
+        simple_output
+            && query.order_by.is_none()
+            && query.limit_clause.is_none()
+            && query.fetch.is_none()
+            && matches!(&select.group_by, GroupByExpr::Expressions(e, m) if e.is_empty() && m.is_empty())
+            && select.having.is_none()
+            && select.distinct.is_none()
+            && level_is_leakproof(self.rewriter, self.fences, select, Some(self), depth)
+    }
+}
+
+/// The SELECT of a query without WITH or set operations.
+fn plain_select(query: &Query) -> Option<&Select> {
+    if query.with.is_some() {
+        return None;
+    }
+    match query.body.as_ref() {
+        SetExpr::Select(select) => Some(select),
+        _ => None,
+    }
+}
+
+/// Whether every condition of `select` (and its subqueries in them) is
+/// leakproof and every FROM item is a fence or an open table.
+fn level_is_leakproof(
+    rewriter: &QueryRewriter<'_>,
+    fences: &[Fence],
+    select: &Select,
+    parent: Option<&Level<'_>>,
+    depth: usize,
+) -> bool {
+    if depth > MAX_LEAKPROOF_DEPTH {
+        return false;
+    }
+    let mut items = Vec::new();
+    let mut conditions: Vec<&Expr> = Vec::new();
+    for from in &select.from {
+        let relations =
+            std::iter::once(&from.relation).chain(from.joins.iter().map(|j| &j.relation));
+        for relation in relations {
+            match known_item(rewriter, fences, relation) {
+                Some(item) => items.push(item),
+                None => return false,
+            }
+        }
+        for join in &from.joins {
+            let constraint = match &join.join_operator {
+                JoinOperator::Join(c)
+                | JoinOperator::Inner(c)
+                | JoinOperator::Left(c)
+                | JoinOperator::LeftOuter(c)
+                | JoinOperator::Right(c)
+                | JoinOperator::RightOuter(c)
+                | JoinOperator::FullOuter(c)
+                | JoinOperator::CrossJoin(c) => c,
+                _ => return false,
+            };
+            match constraint {
+                JoinConstraint::On(on) => conditions.push(on),
+                JoinConstraint::Using(_) | JoinConstraint::Natural | JoinConstraint::None => {}
+                _ => return false,
+            }
+        }
+    }
+    conditions.extend(&select.selection);
+    conditions.extend(&select.having);
+    let level = Level {
+        rewriter,
+        fences,
+        items,
+        parent,
+    };
+    conditions
+        .into_iter()
+        .all(|c| leakproof(c, &level, &mut Vec::new(), depth + 1))
+}
+
+/// A fence (by the address of its subquery) or an open declared table, with
+/// its reference name.
+fn known_item(
+    rewriter: &QueryRewriter<'_>,
+    fences: &[Fence],
+    relation: &TableFactor,
+) -> Option<Item> {
+    match relation {
+        TableFactor::Derived {
+            subquery,
+            alias: Some(alias),
+            lateral: false,
+            ..
+        } if alias.columns.is_empty() => fences
+            .iter()
+            .find(|f| std::ptr::eq(f.query, &**subquery))
+            .map(|f| Item {
+                reference: fold(&alias.name, rewriter.dialect),
+                table: f.table,
+            }),
+        TableFactor::Table { name, alias, .. } => {
+            if alias.as_ref().is_some_and(|a| !a.columns.is_empty()) {
+                return None;
+            }
+            let parts = idents(name)?;
+            let folded: Vec<String> = parts.iter().map(|i| fold(i, rewriter.dialect)).collect();
+            let table = resolve(rewriter.set, &folded, rewriter.dialect)?;
+            if !rewriter.set.tables.get(table)?.open {
+                return None;
+            }
+            let reference = match alias {
+                Some(a) => fold(&a.name, rewriter.dialect),
+                None => folded.last()?.clone(),
+            };
+            Some(Item { reference, table })
+        }
+        _ => None,
+    }
+}
+
+/// Takes the `OFFSET 0` off a FROM item that is a fence (without walking
+/// the policy inside it).
+fn unfence_relation(relation: &mut TableFactor, fences: &[Fence]) {
+    if let TableFactor::Derived { subquery, .. } = relation {
+        if fences.iter().any(|f| std::ptr::eq(f.query, &**subquery)) {
+            subquery.limit_clause = None;
+        }
+    }
+}
+
+/// Takes the `OFFSET 0` off every fence it visits.
+struct Unfence<'a> {
+    fences: &'a [Fence],
+}
+
+impl VisitorMut for Unfence<'_> {
+    type Break = ();
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        if self.fences.iter().any(|f| std::ptr::eq(f.query, &*query)) {
+            query.limit_clause = None;
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+impl QueryRewriter<'_> {
+    /// Drops the fences of a top-level query whose conditions are all
+    /// leakproof: its own FROM items' and those of the subqueries in its
+    /// conditions (nothing else is visited).
+    pub(super) fn unfence(&self, query: &mut Query) {
+        let fences = self.all_fences.as_slice();
+        let leakproof =
+            plain_select(query).is_some_and(|s| level_is_leakproof(self, fences, s, None, 0));
+        let SetExpr::Select(select) = query.body.as_mut() else {
+            return;
+        };
+        if !leakproof {
+            return;
+        }
+        let mut unfence = Unfence { fences };
+        for from in &mut select.from {
+            unfence_relation(&mut from.relation, fences);
+            for join in &mut from.joins {
+                unfence_relation(&mut join.relation, fences);
+                let (JoinOperator::Join(c)
+                | JoinOperator::Inner(c)
+                | JoinOperator::Left(c)
+                | JoinOperator::LeftOuter(c)
+                | JoinOperator::Right(c)
+                | JoinOperator::RightOuter(c)
+                | JoinOperator::FullOuter(c)
+                | JoinOperator::CrossJoin(c)) = &mut join.join_operator
+                else {
+                    continue;
+                };
+                if let JoinConstraint::On(on) = c {
+                    let _ = on.visit(&mut unfence);
+                }
+            }
+        }
+        if let Some(selection) = &mut select.selection {
+            let _ = selection.visit(&mut unfence);
+        }
+        if let Some(having) = &mut select.having {
+            let _ = having.visit(&mut unfence);
+        }
+    }
+}

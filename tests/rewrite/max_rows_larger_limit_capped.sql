@@ -1,0 +1,4 @@
+-- policies: policies/saas
+-- context: {"tenant": {"id": "acme", "plan": "free"}, "request": {"user": "bob", "roles": ["member"]}}
+-- dialect: postgres
+SELECT id FROM orders ORDER BY id LIMIT 5000
