@@ -30,6 +30,8 @@ const ORDERS: &str = "INSERT INTO orders (id, tenant_id, owner, amount, status) 
     (3, 'acme', 'ann', 30, 'open'), (4, 'globex', 'eve', 40, 'open'),
     (5, 'globex', 'eve', 50, 'open')";
 
+const UNIQUE_ID: &str = "CREATE UNIQUE INDEX orders_id ON orders (id)";
+
 fn engine() -> Engine {
     Engine::load(concat!(env!("CARGO_MANIFEST_DIR"), "/policies/saas")).unwrap()
 }
@@ -186,12 +188,68 @@ fn scenario(h: &Harness) {
     assert_eq!(rows[0][5], SqlValue::Text("a".into()));
     assert_eq!(rows[1][5], SqlValue::Null);
 
+    // INSERT: presets fill the tenant and owner; rows known when rewriting
+    // are checked then, others through the appended checks.
+    let inserted = bob
+        .execute("INSERT INTO orders (id, amount, status) VALUES (10, 5, 'open') RETURNING id, tenant_id, owner")
+        .unwrap();
+    assert_eq!(
+        inserted.rows,
+        [vec![
+            SqlValue::Int(10),
+            SqlValue::Text("acme".into()),
+            SqlValue::Text("bob".into())
+        ]]
+    );
+    let before = h.orders();
+    let error = bob
+        .execute("INSERT INTO orders (id, amount, status) VALUES (11, 5, 'paid')")
+        .unwrap_err();
+    assert_eq!(error.sqlstate(), "42501");
+    let copied = bob
+        .execute("INSERT INTO orders (id, amount, status) SELECT id + 100, amount, 'open' FROM orders WHERE id = 10")
+        .unwrap();
+    assert_eq!(copied.affected, 1);
+    let after_copy = h.orders();
+    assert_eq!(after_copy.len(), before.len() + 1);
+    let error = bob
+        .execute(
+            "INSERT INTO orders (id, amount, status) SELECT id + 200, -amount, 'open' FROM orders",
+        )
+        .unwrap_err();
+    assert_eq!(error.sqlstate(), "42501", "{error}");
+    assert_eq!(
+        h.orders(),
+        after_copy,
+        "a failed INSERT … SELECT adds nothing"
+    );
+    // ON CONFLICT DO UPDATE: the updated row must pass UPDATE check.
+    events.lock().unwrap().clear();
+    let error = ann
+        .execute("INSERT INTO orders (id, amount, status) VALUES (1, 0, 'open') ON CONFLICT (id) DO UPDATE SET amount = -1")
+        .unwrap_err();
+    assert_eq!(error.sqlstate(), "42501", "{error}");
+    assert_eq!(h.orders(), after_copy);
+    let upserted = ann
+        .execute("INSERT INTO orders (id, amount, status) VALUES (1, 0, 'open') ON CONFLICT (id) DO UPDATE SET note = 'up'")
+        .unwrap();
+    assert_eq!(upserted.affected, 1);
+    {
+        let events = events.lock().unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].operation, Operation::Upsert);
+        assert_eq!(
+            events[0].row[5],
+            ("note".to_string(), SqlValue::Text("up".into()))
+        );
+    }
+
     // Refused statements: named, nothing run.
     let error = ann.execute("DROP TABLE orders").unwrap_err();
     assert!(error.to_string().contains("DROP"), "{error}");
     let error = ann.execute("SELECT * FROM nowhere").unwrap_err();
     assert!(!error.sqlstate().is_empty());
-    assert_eq!(ints(&h.orders()), [1, 3, 4]);
+    assert_eq!(ints(&h.orders()), [1, 3, 4, 10, 110]);
 }
 
 #[test]
@@ -204,6 +262,7 @@ fn sqlite_file() {
         .batch(&create_tables(engine.policy_set(), Dialect::Sqlite))
         .unwrap();
     setup.batch(ORDERS).unwrap();
+    setup.batch(UNIQUE_ID).unwrap();
     drop(setup);
     let harness = Harness {
         engine,
@@ -223,6 +282,7 @@ fn postgres() {
         .batch_execute(&create_tables(engine.policy_set(), Dialect::Postgres))
         .unwrap();
     owner.batch_execute(ORDERS).unwrap();
+    owner.batch_execute(UNIQUE_ID).unwrap();
     let db = Arc::new(db);
     let for_sessions = Arc::clone(&db);
     let harness = Harness {
@@ -230,6 +290,39 @@ fn postgres() {
         connect: Box::new(move || Box::new(PostgresBackend::from_client(for_sessions.superuser()))),
     };
     scenario(&harness);
+}
+
+#[test]
+fn a_schema_unlike_the_declared_tables_is_named() {
+    let engine = engine();
+    let mut backend = open("sqlite::memory:").unwrap();
+    backend
+        .batch(&create_tables(engine.policy_set(), Dialect::Sqlite))
+        .unwrap();
+    engine.verify_schema(backend.as_mut()).unwrap();
+    backend.batch("DROP TABLE projects; CREATE TABLE projects (id INTEGER, tenant_id TEXT, org_id INTEGER, name TEXT)").unwrap();
+    let error = engine.verify_schema(backend.as_mut()).unwrap_err();
+    assert_eq!(error.sqlstate(), "42703");
+    assert!(
+        error.to_string().contains("`projects`") && error.to_string().contains("`archived`"),
+        "{error}"
+    );
+    backend.batch("DROP TABLE projects").unwrap();
+    let error = engine.verify_schema(backend.as_mut()).unwrap_err();
+    assert_eq!(error.sqlstate(), "42P01");
+    assert!(error.to_string().contains("no table `projects`"), "{error}");
+    // A statement against the missing table fails cleanly; the session goes on.
+    let mut session = engine
+        .connect(Context::from_json(ACME_ANN).unwrap(), backend)
+        .unwrap();
+    assert_eq!(
+        session
+            .execute("SELECT * FROM projects")
+            .unwrap_err()
+            .sqlstate(),
+        "42P01"
+    );
+    session.execute("SELECT * FROM orders").unwrap();
 }
 
 #[test]

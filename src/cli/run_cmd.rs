@@ -57,6 +57,9 @@ pub fn run(args: &RunArgs) -> u8 {
             return report(e.into());
         }
     }
+    if let Err(e) = engine.verify_schema(backend.as_mut()) {
+        return report(e);
+    }
     let mut session = match engine.connect(ctx, backend) {
         Ok(s) => s,
         Err(e) => return report(e),

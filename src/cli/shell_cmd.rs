@@ -60,6 +60,9 @@ pub fn run(args: &ShellArgs) -> u8 {
             return report(e.into());
         }
     }
+    if let Err(e) = engine.verify_schema(backend.as_mut()) {
+        return report(e);
+    }
     let session = match engine.connect(ctx, backend) {
         Ok(s) => s,
         Err(e) => return report(e),

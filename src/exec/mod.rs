@@ -5,6 +5,7 @@
 
 pub mod pg;
 mod pg_numeric;
+mod schema;
 pub mod session;
 pub mod sqlite;
 pub mod sqlite_functions;

@@ -242,10 +242,11 @@ impl Session {
         if let Some(slot) = &self.slot {
             slot.store.check_qps(&slot.tenant)?;
         }
-        let write = matches!(
-            plan.kind,
-            PlanKind::Insert | PlanKind::Update | PlanKind::Delete
-        );
+        // Exhaustive, so that a new kind of statement must be placed here.
+        let write = match plan.kind {
+            PlanKind::Query | PlanKind::Transaction(_) => false,
+            PlanKind::Insert | PlanKind::Upsert | PlanKind::Update | PlanKind::Delete => true,
+        };
         if !write {
             let raw = self.backend.run(sql, true);
             return match raw {
@@ -330,7 +331,7 @@ impl Session {
             PlanKind::Insert => Operation::Insert,
             PlanKind::Upsert => Operation::Upsert,
             PlanKind::Delete => Operation::Delete,
-            _ => Operation::Update,
+            PlanKind::Update | PlanKind::Query | PlanKind::Transaction(_) => Operation::Update,
         };
         let mut events = Vec::new();
         let mut out_rows = Vec::with_capacity(rows.len());
