@@ -244,3 +244,26 @@ fn demo_tours_the_saas_example() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     insta::assert_snapshot!("demo", out.stdout);
 }
+
+#[test]
+fn shell_runs_sql_and_meta_commands_from_stdin() {
+    let input = "SELECT id FROM orders;\n\\context\n\\rewrite SELECT 1\n\\explain orders delete\n\\context {\"tenant\": {\"id\": \"globex\", \"plan\": \"free\"}, \"request\": {\"user\": \"eve\", \"roles\": []}}\nSELECT count(*) AS n\n  FROM orders;\nDELETE FROM nowhere;\n\\bogus\n\\q\nSELECT 'never';\n";
+    let out = Command::cargo_bin("rampart")
+        .unwrap()
+        .args(["shell", "-p", SAAS, "-c", ANN])
+        .env("HOME", tempfile::tempdir().unwrap().path())
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains(" id\n----\n(0 rows)"), "{stdout}");
+    assert!(stdout.contains(r#""user":"ann""#), "{stdout}");
+    assert!(stdout.contains("SELECT 1"), "{stdout}");
+    assert!(stdout.contains("applies  orders_admin_delete"), "{stdout}");
+    assert!(stdout.contains("context switched"), "{stdout}");
+    assert!(stdout.contains(" n\n---\n 0\n(1 row)"), "{stdout}");
+    assert!(stdout.contains("error[42P01]"), "{stdout}");
+    assert!(stdout.contains("unknown command `\\bogus`"), "{stdout}");
+    assert!(!stdout.contains("never"), "{stdout}");
+}
