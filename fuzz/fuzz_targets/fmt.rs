@@ -14,18 +14,29 @@ use rampart::policy::interp::{evaluate, Env};
 use rampart_fuzz::Input;
 
 /// The generated set's text with comments after some lines and on lines of
-/// their own.
+/// their own, never inside a quoted text or name (which may span lines).
 fn with_comments(u: &mut Unstructured<'_>, text: &str) -> String {
     let mut out = String::new();
-    for line in text.lines() {
-        if u.ratio(1u8, 6).unwrap_or(false) {
+    let mut quote: Option<char> = None;
+    for line in text.split_inclusive('\n') {
+        if quote.is_none() && u.ratio(1u8, 6).unwrap_or(false) {
             out.push_str("# a comment line\n");
         }
-        out.push_str(line);
-        if u.ratio(1u8, 4).unwrap_or(false) {
+        for c in line.chars() {
+            match (quote, c) {
+                (None, '\'' | '"') => quote = Some(c),
+                (Some(q), c) if c == q => quote = None,
+                _ => {}
+            }
+        }
+        let body = line.strip_suffix('\n').unwrap_or(line);
+        out.push_str(body);
+        if quote.is_none() && u.ratio(1u8, 4).unwrap_or(false) {
             out.push_str("  # trailing, with 'quotes' and ; {}");
         }
-        out.push('\n');
+        if body.len() < line.len() {
+            out.push('\n');
+        }
     }
     out
 }
