@@ -1,7 +1,12 @@
 //! The well-typed generators (`rampart::gen::typed`, `values`, `sql`) that
 //! the fuzz targets rely on: every generated policy set prints, parses and
 //! checks clean; rows and contexts fit the declared types; statements parse.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use rampart::gen::{sql, typed, values, Unstructured};
 use rampart::lang::{check, parse_file};
