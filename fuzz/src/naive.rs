@@ -6,7 +6,7 @@ use rampart::lang::model::{Policy, PolicySet, Value};
 use rampart::lang::Command;
 use rampart::policy::combine::Clause;
 use rampart::policy::interp::{evaluate, Env};
-use rampart::policy::{EvalError, OnFail, RowImage, StatementKind};
+use rampart::policy::{specialise, EvalError, OnFail, RowImage, StatementKind};
 
 /// Whether `policy` applies to a request with these context values: its
 /// `for` names the command and its `to` (if any) names a role the request has.
@@ -38,13 +38,16 @@ fn clause_expr(policy: &Policy, clause: Clause) -> Option<&rampart::lang::model:
 }
 
 /// Whether the row passes `table`'s policies for `command` and `clause`:
-/// `Ok` when every applicable policy evaluated, else the errors met.
+/// `Ok` when every applicable policy evaluated, else the errors met. Each
+/// policy is specialised on the `known` context first, as the rewriter's
+/// literals let PostgreSQL's planner fold them.
 pub fn decide(
     set: &PolicySet,
     table: usize,
     command: Command,
     clause: Clause,
     env: &Env<'_>,
+    known: &[Option<Value>],
 ) -> Result<bool, Vec<EvalError>> {
     let t = &set.tables[table];
     if t.open {
@@ -60,7 +63,7 @@ pub fn decide(
         let Some(expr) = clause_expr(policy, clause) else {
             continue;
         };
-        let pass = match evaluate(expr, env) {
+        let pass = match specialise(expr, known).and_then(|e| evaluate(&e, env)) {
             Ok(v) => v == Value::Bool(true),
             Err(e) => {
                 errors.push(e);
