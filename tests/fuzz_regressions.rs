@@ -1,6 +1,11 @@
 //! Cases the fuzz targets (`fuzz/`) found, each kept as a test: the policy
 //! text, row and context from the failure message, and what the oracle says.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use rampart::lang::model::{PolicySet, Value};
 use rampart::lang::{check, parse_file, Command};
@@ -59,4 +64,39 @@ fn constant_errors_in_policies_for_other_roles_are_never_met() {
     assert!(admits(&special.unwrap(), &env).unwrap());
     // The interpreter alone, the roles read at run time.
     assert!(admits(&combined.expr, &env).unwrap(), "{:?}", combined.expr);
+}
+
+/// `eval`: a text value holding `''` or `\'` must reach SQL with every quote
+/// doubled. sqlparser's printer leaves a quote alone when it follows a
+/// backslash or another quote, so `''` read back as `'`, and a tenant id
+/// ending in `\'` closed the literal early: an injection.
+#[test]
+fn quotes_after_quotes_or_backslashes_stay_inside_text_literals() {
+    let engine = rampart::Engine::from_source(
+        "t.policy",
+        "context tenant { id: text }
+         table t { id: int, tenant_id: text }
+         policy isolation on t using tenant_id == tenant.id;",
+    )
+    .unwrap();
+    for id in ["''", r"x\' OR 1=1 --", r"\'", "a''b'''"] {
+        let json = serde_json::json!({ "tenant": { "id": id } }).to_string();
+        let ctx = rampart::Context::from_json(&json).unwrap();
+        let sql = engine
+            .rewrite(&ctx, rampart::Dialect::Sqlite, "SELECT id FROM t")
+            .unwrap();
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (id INTEGER, tenant_id TEXT)")
+            .unwrap();
+        conn.execute("INSERT INTO t VALUES (1, ?1), (2, 'other')", [id])
+            .unwrap();
+        let ids: Vec<i64> = conn
+            .prepare(&sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(ids, vec![1], "tenant id {id:?}: {sql}");
+    }
 }
