@@ -4,6 +4,9 @@
 
 mod atoms;
 mod expr;
+pub mod sql;
+pub mod typed;
+pub mod values;
 
 use arbitrary::Result;
 /// Re-exported so that users of the generators need no `arbitrary` dependency.

@@ -122,23 +122,25 @@ fn clause_of(policy: &Policy, clause: Clause) -> Option<&TExpr> {
     }
 }
 
-/// `'r1' in roles or 'r2' in roles …` for a policy with `to r1, r2`.
+/// `'r1' in roles or 'r2' in roles …` for a policy with `to r1, r2`
+/// (after `roles is not null and` when `roles` is nullable).
 pub fn role_guard(set: &PolicySet, policy: &Policy) -> Option<TExpr> {
     let roles = policy.roles.as_ref()?;
     let Some(field) = set.roles_field() else {
         // The checker refuses `to` without `roles`; deny rather than guess.
         return Some(boolean(false));
     };
+    let roles_value = || TExpr {
+        kind: TExprKind::Context(field),
+        ty: Ty::TextSet,
+        span: Span::default(),
+    };
     let mut guard: Option<TExpr> = None;
     for role in roles {
         let test = TExpr {
             kind: TExprKind::InSet {
                 expr: Box::new(literal(Value::Text(role.clone()), Ty::Text)),
-                set: Box::new(TExpr {
-                    kind: TExprKind::Context(field),
-                    ty: Ty::TextSet,
-                    span: Span::default(),
-                }),
+                set: Box::new(roles_value()),
                 negated: false,
             },
             ty: Ty::Bool,
@@ -149,7 +151,23 @@ pub fn role_guard(set: &PolicySet, policy: &Policy) -> Option<TExpr> {
             None => test,
         });
     }
-    Some(guard.unwrap_or_else(|| boolean(false)))
+    let guard = guard.unwrap_or_else(|| boolean(false));
+    // A null `roles` holds no role: the guard is false, never null (a null
+    // guard would make a restrictive policy deny instead of not applying).
+    let nullable = set.context.get(field).is_some_and(|f| f.ty.nullable);
+    Some(if nullable {
+        let present = TExpr {
+            kind: TExprKind::IsNull {
+                expr: Box::new(roles_value()),
+                negated: true,
+            },
+            ty: Ty::Bool,
+            span: Span::default(),
+        };
+        and(present, guard)
+    } else {
+        guard
+    })
 }
 
 /// The statement shapes of PostgreSQL's "Policies Applied by Command Type".

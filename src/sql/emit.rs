@@ -522,12 +522,14 @@ pub fn int_literal(i: i64) -> sql::Expr {
     }
 }
 
-/// A quoted text literal; refuses NUL, which no SQL text value can hold.
+/// A quoted text literal, every `'` doubled (sqlparser's printer leaves a quote
+/// after `\` or `'` alone); refuses NUL, which no SQL text value can hold.
 pub fn text_literal(s: &str) -> Result<sql::Expr, EmitError> {
     if s.contains('\0') {
         return Err(EmitError::NulInText);
     }
-    Ok(value_expr(sql::Value::SingleQuotedString(s.to_string())))
+    let quoted = format!("'{}'", s.replace('\'', "''"));
+    Ok(value_expr(sql::Value::Placeholder(quoted)))
 }
 
 /// `"qualifier"."column"`, every part quoted so no name is read as a keyword.
