@@ -53,3 +53,40 @@ fn long_operator_chains_do_not_crash() {
         }
     }
 }
+
+/// sqlparser prints a quote that follows a backslash or another quote as
+/// is, so such text would end its literal early when printed back: a user
+/// literal `'\'' OR 1=1)) AS orders UNION ALL SELECT … --'` would become SQL
+/// the rewriter never saw. Such literals and identifiers are refused; plain
+/// doubled quotes (`'it''s'`) print back correctly and are kept.
+#[test]
+fn literals_that_cannot_be_printed_back_are_refused() {
+    let (engine, values) = engine();
+    for dialect in [Dialect::Postgres, Dialect::Sqlite] {
+        for sql in [
+            r"SELECT id FROM orders WHERE note = '\'' OR 1=1)) AS orders UNION ALL SELECT id FROM orders --'",
+            "SELECT id FROM orders WHERE note = ''''''",
+            r#"SELECT 1 AS "a\""" FROM orders"#,
+            r#"SELECT 1 AS "a""""b" FROM orders"#,
+        ] {
+            let error = rewrite(engine.policy_set(), &values, dialect, sql).unwrap_err();
+            assert!(
+                matches!(&error, RewriteError::Unsupported { construct } if construct.contains("cannot be printed back")),
+                "{dialect:?} {sql}: {error}"
+            );
+        }
+        let kept = rewrite(
+            engine.policy_set(),
+            &values,
+            dialect,
+            r#"SELECT id AS "a""b" FROM orders WHERE note = 'it''s' OR note = 'C:\dir'"#,
+        )
+        .unwrap();
+        assert!(kept.sql.contains(r#""a""b""#), "{}", kept.sql);
+        assert!(
+            kept.sql.contains("'it''s'") && kept.sql.contains(r"'C:\dir'"),
+            "{}",
+            kept.sql
+        );
+    }
+}

@@ -182,6 +182,7 @@ fn parse(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, RewriteError> {
             message: e.to_string(),
         })?;
     check_operator_count(&tokens)?;
+    check_quoting(&tokens)?;
     let statements = Parser::new(parser_dialect)
         .with_recursion_limit(MAX_DEPTH)
         .with_tokens_with_locations(tokens)
@@ -211,6 +212,42 @@ fn check_operator_count(tokens: &[TokenWithSpan]) -> Result<(), RewriteError> {
                     limit: MAX_OPERATORS,
                 });
             }
+        }
+    }
+    Ok(())
+}
+
+/// Refuses quoted literals and identifiers that sqlparser cannot print back
+/// as they were read. Its printer leaves a quote character alone when it
+/// follows a backslash or another quote (taking it as already escaped), so a
+/// value holding `\'` or `''` would be printed as `'…\' …'` and close the
+/// literal early on PostgreSQL and SQLite, where a backslash is an ordinary
+/// character: the rest of the value would run as SQL the rewriter never saw.
+fn check_quoting(tokens: &[TokenWithSpan]) -> Result<(), RewriteError> {
+    for token in tokens {
+        let (value, quote, what) = match &token.token {
+            Token::SingleQuotedString(s) => (s, '\'', "string literal"),
+            Token::NationalStringLiteral(s) => (s, '\'', "string literal"),
+            Token::DoubleQuotedString(s) => (s, '"', "double-quoted string"),
+            Token::Word(word) => match word.quote_style {
+                Some('[') => (&word.value, ']', "quoted identifier"),
+                Some(q) => (&word.value, q, "quoted identifier"),
+                None => continue,
+            },
+            _ => continue,
+        };
+        let mut previous = None;
+        for c in value.chars() {
+            if c == quote && matches!(previous, Some(p) if p == '\\' || p == quote) {
+                return Err(RewriteError::Unsupported {
+                    construct: format!(
+                        "a {what} whose text holds `\\{quote}` or `{quote}{quote}` \
+                         (it cannot be printed back safely), at line {} column {}",
+                        token.span.start.line, token.span.start.column
+                    ),
+                });
+            }
+            previous = Some(c);
         }
     }
     Ok(())
