@@ -80,6 +80,18 @@ impl Backend for SqliteBackend {
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), DatabaseError> {
+        // One statement (the session's BEGIN, COMMIT, SAVEPOINT …): from the
+        // statement cache rather than parsed again each time.
+        if !sql.contains(';') {
+            let mut stmt = self
+                .conn
+                .prepare_cached(sql)
+                .map_err(|e| from_rusqlite(&e))?;
+            return stmt
+                .raw_execute()
+                .map(|_| ())
+                .map_err(|e| from_rusqlite(&e));
+        }
         self.conn.execute_batch(sql).map_err(|e| from_rusqlite(&e))
     }
 }

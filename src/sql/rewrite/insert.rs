@@ -454,6 +454,13 @@ fn constant(expr: &Expr, ty: crate::lang::model::Ty, dialect: Dialect) -> Option
             (V::Null, _) => Some(Value::Null),
             (V::Number(n, false), _) => number(n, ty),
             (V::SingleQuotedString(s), Ty::Text) => Some(Value::Text(s.clone())),
+            // A text literal emitted by `sql::emit::text_literal` (a preset's
+            // value): `'…'` with every quote doubled. User placeholders
+            // (`$1`, `?`) never start with a quote.
+            (V::Placeholder(p), Ty::Text) => p
+                .strip_prefix('\'')
+                .and_then(|p| p.strip_suffix('\''))
+                .map(|inner| Value::Text(inner.replace("''", "'"))),
             (V::Boolean(b), Ty::Bool) => Some(Value::Bool(*b)),
             (V::Boolean(b), Ty::Int) if dialect == Dialect::Sqlite => {
                 Some(Value::Int(i64::from(*b)))
