@@ -274,3 +274,13 @@ fn blog_inserts_agree_with_native_rls() {
 fn cell_by_cell_inserts_agree_with_native_rls() {
     inserts::run("cells_inserts.sql");
 }
+
+#[test]
+fn saas_updates_and_deletes_agree_with_native_rls() {
+    inserts::run("saas_writes.sql");
+}
+
+#[test]
+fn blog_updates_and_deletes_agree_with_native_rls() {
+    inserts::run("blog_writes.sql");
+}

@@ -144,12 +144,16 @@ impl Engine {
     }
 }
 
+/// What admitting a context gives: its values, its tenant id and a
+/// connection slot of that tenant.
+type Admission = (Vec<Value>, Option<String>, Option<ConnectionSlot>);
+
 /// The context's values, its tenant id and a connection slot of that
 /// tenant (its limits registered first).
 fn admit(
     engine: &Engine,
     ctx: &Context,
-) -> Result<(Vec<Value>, Option<String>, Option<ConnectionSlot>), Error> {
+) -> Result<Admission, Error> {
     let values = engine.context_values(ctx)?;
     let Some((id, resolved)) = engine.quota_limits(ctx)? else {
         return Ok((values, None, None));
