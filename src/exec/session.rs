@@ -150,10 +150,7 @@ type Admission = (Vec<Value>, Option<String>, Option<ConnectionSlot>);
 
 /// The context's values, its tenant id and a connection slot of that
 /// tenant (its limits registered first).
-fn admit(
-    engine: &Engine,
-    ctx: &Context,
-) -> Result<Admission, Error> {
+fn admit(engine: &Engine, ctx: &Context) -> Result<Admission, Error> {
     let values = engine.context_values(ctx)?;
     let Some((id, resolved)) = engine.quota_limits(ctx)? else {
         return Ok((values, None, None));
