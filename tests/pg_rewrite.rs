@@ -27,20 +27,21 @@ mod leak;
 #[allow(dead_code)]
 #[path = "pg_native/random_sets.rs"]
 mod random_sets;
+#[path = "pg_rewrite/setup.rs"]
+mod setup;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use postgres::{Client, SimpleQueryMessage};
-use rampart::sql::schema::create_tables;
 use rampart::{Context, Dialect, Engine};
 
-use common::pg::{describe, quote_ident, TestDb};
+use common::pg::{describe, TestDb};
 use corpus::Statement;
 use generated::Generator;
 use random_sets::Rng;
+use setup::{load, set_context};
 
-const ROWS_PER_TABLE: usize = 24;
 const GENERATED_FIXED: usize = 150;
 const GENERATED_VARYING: usize = 60;
 const FIXED_SEED: u64 = 0x5EED_0F5E_1EC7;
@@ -117,43 +118,6 @@ pub struct Report {
     /// Statements marked `-- diverges:` (known, documented differences) and what they gave.
     pub divergences: BTreeMap<String, String>,
     pub mismatches: Vec<String>,
-}
-
-/// Sets the context's `rampart.*` settings for the session.
-pub fn set_context(client: &mut Client, engine: &Engine, ctx: &Context) {
-    let values = engine.context_values(ctx).unwrap();
-    for (field, value) in engine.policy_set().context.iter().zip(&values) {
-        let name = format!("rampart.{}_{}", field.block.keyword(), field.name);
-        client
-            .query(
-                "SELECT set_config($1, $2, false)",
-                &[&name, &inputs::setting_text(value)],
-            )
-            .unwrap();
-    }
-}
-
-/// Creates the tables, fills them, loads native RLS and grants the role.
-fn load(db: &TestDb, su: &mut Client, engine: &Engine, corpus: &corpus::Corpus, rng: &mut Rng) {
-    let set = engine.policy_set();
-    su.batch_execute(&create_tables(set, Dialect::Postgres))
-        .unwrap();
-    data::fill(su, set, &corpus.pools, rng, ROWS_PER_TABLE);
-    su.batch_execute(&engine.emit_postgres().unwrap()).unwrap();
-    let schemas: BTreeSet<String> = set
-        .tables
-        .iter()
-        .map(|t| t.name.schema.clone().unwrap_or_else(|| "public".into()))
-        .collect();
-    for s in &schemas {
-        su.batch_execute(&format!(
-            "GRANT USAGE ON SCHEMA {s} TO {r}; \
-             GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA {s} TO {r};",
-            s = quote_ident(s),
-            r = db.role
-        ))
-        .unwrap();
-    }
 }
 
 /// Compares every statement under one context.
@@ -309,4 +273,14 @@ fn blog_inserts_agree_with_native_rls() {
 #[test]
 fn cell_by_cell_inserts_agree_with_native_rls() {
     inserts::run("cells_inserts.sql");
+}
+
+#[test]
+fn saas_updates_and_deletes_agree_with_native_rls() {
+    inserts::run("saas_writes.sql");
+}
+
+#[test]
+fn blog_updates_and_deletes_agree_with_native_rls() {
+    inserts::run("blog_writes.sql");
 }

@@ -252,6 +252,78 @@ fn scenario(h: &Harness) {
     assert_eq!(ints(&h.orders()), [1, 3, 4, 10, 110]);
 }
 
+/// `INSERT … ON CONFLICT DO UPDATE` is a write: its appended checks are
+/// verified and stripped, a bad row is 42501 and changes nothing, its count
+/// is the rows written. A refused statement aborts the user's transaction.
+fn upserts_and_refusals(h: &Harness) {
+    let mut bob = h.session(ACME_BOB);
+    bob.backend_mut()
+        .batch("CREATE UNIQUE INDEX orders_id ON orders (id)")
+        .unwrap();
+    let upsert = "INSERT INTO orders (id, amount, status) VALUES (1, 5, 'open') \
+                  ON CONFLICT (id) DO UPDATE SET amount = ";
+    let before = h.orders();
+    let error = bob.execute(&format!("{upsert}-1")).unwrap_err();
+    assert_eq!(error.sqlstate(), "42501", "{error}");
+    assert_eq!(h.orders(), before);
+    let done = bob.execute(&format!("{upsert}12")).unwrap();
+    assert_eq!((done.affected, done.columns.len()), (1, 0));
+    let done = bob
+        .execute(&format!("{upsert}13 RETURNING id, amount"))
+        .unwrap();
+    assert_eq!(done.rows, [vec![SqlValue::Int(1), SqlValue::Int(13)]]);
+    assert_eq!(done.affected, 1);
+    // Inside a transaction, a failing upsert aborts it as any failure does.
+    bob.execute("BEGIN").unwrap();
+    assert!(bob.execute(&format!("{upsert}-1")).is_err());
+    assert_eq!(bob.execute("SELECT 1").unwrap_err().sqlstate(), "25P02");
+    bob.execute("ROLLBACK").unwrap();
+    // So does a statement refused while rewriting (a bad constant row).
+    bob.execute("BEGIN").unwrap();
+    let error = bob
+        .execute("INSERT INTO orders (id, amount, status) VALUES (9, -5, 'open')")
+        .unwrap_err();
+    assert_eq!(error.sqlstate(), "42501");
+    assert_eq!(bob.execute("SELECT 1").unwrap_err().sqlstate(), "25P02");
+    bob.execute("ROLLBACK").unwrap();
+    assert_eq!(ints(&bob.execute("SELECT 1").unwrap().rows), [1]);
+}
+
+#[test]
+fn sqlite_upserts_and_refusals() {
+    let engine = engine();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("db.sqlite").display());
+    let mut setup = open(&url).unwrap();
+    setup
+        .batch(&create_tables(engine.policy_set(), Dialect::Sqlite))
+        .unwrap();
+    setup.batch(ORDERS).unwrap();
+    drop(setup);
+    upserts_and_refusals(&Harness {
+        engine,
+        connect: Box::new(move || open(&url).unwrap()),
+    });
+}
+
+#[test]
+fn postgres_upserts_and_refusals() {
+    let Some(db) = common::pg::TestDb::create() else {
+        return;
+    };
+    let engine = engine();
+    let mut owner = db.superuser();
+    owner
+        .batch_execute(&create_tables(engine.policy_set(), Dialect::Postgres))
+        .unwrap();
+    owner.batch_execute(ORDERS).unwrap();
+    let db = Arc::new(db);
+    upserts_and_refusals(&Harness {
+        engine,
+        connect: Box::new(move || Box::new(PostgresBackend::from_client(db.superuser()))),
+    });
+}
+
 #[test]
 fn sqlite_file() {
     let engine = engine();

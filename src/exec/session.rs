@@ -144,12 +144,13 @@ impl Engine {
     }
 }
 
+/// What admitting a context gives: its values, its tenant id and a
+/// connection slot of that tenant.
+type Admission = (Vec<Value>, Option<String>, Option<ConnectionSlot>);
+
 /// The context's values, its tenant id and a connection slot of that
 /// tenant (its limits registered first).
-fn admit(
-    engine: &Engine,
-    ctx: &Context,
-) -> Result<(Vec<Value>, Option<String>, Option<ConnectionSlot>), Error> {
+fn admit(engine: &Engine, ctx: &Context) -> Result<Admission, Error> {
     let values = engine.context_values(ctx)?;
     let Some((id, resolved)) = engine.quota_limits(ctx)? else {
         return Ok((values, None, None));
@@ -187,7 +188,7 @@ impl Session {
     /// statement that fails changes nothing.
     pub fn execute(&mut self, sql: &str) -> Result<QueryResult, Error> {
         let mut last = QueryResult::default();
-        let rewritten = self.rewritten(sql)?;
+        let rewritten = self.rewritten_or_abort(sql)?;
         for (statement, plan) in rewritten.statements.iter().zip(&rewritten.plan) {
             last = self.run_statement(statement, plan)?;
         }
@@ -197,7 +198,7 @@ impl Session {
     /// Runs `sql` statement by statement, returning each result up to the
     /// first error and that error.
     pub fn execute_each(&mut self, sql: &str) -> (Vec<QueryResult>, Option<Error>) {
-        let rewritten = match self.rewritten(sql) {
+        let rewritten = match self.rewritten_or_abort(sql) {
             Ok(r) => r,
             Err(e) => return (Vec::new(), Some(e)),
         };
@@ -209,6 +210,17 @@ impl Session {
             }
         }
         (results, None)
+    }
+
+    /// The rewrite of `sql`; a statement refused (or a constant row failing
+    /// its checks) inside a user's transaction aborts it, as a failing
+    /// statement does on PostgreSQL.
+    fn rewritten_or_abort(&mut self, sql: &str) -> Result<Arc<Rewritten>, Error> {
+        let rewritten = self.rewritten(sql);
+        if rewritten.is_err() {
+            self.fail_in_transaction();
+        }
+        rewritten
     }
 
     /// The rewrite of `sql` for this session, from the cache if seen.

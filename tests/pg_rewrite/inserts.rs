@@ -7,13 +7,13 @@
 use std::path::Path;
 
 use postgres::Client;
-use rampart::lang::model::{TExprKind, Ty};
 use rampart::sql::rewrite::violation_in_message;
 use rampart::{Context, Dialect, Engine};
 
-use crate::common::pg::{quote_ident, TestDb};
+use crate::common::pg::TestDb;
 use crate::random_sets::Rng;
-use crate::{answer, brief, set_context, Answer, Report};
+use crate::setup::{load, native_presets, set_context, table_names};
+use crate::{answer, brief, Answer, Report};
 
 /// What a statement did: its RETURNING rows (sorted) and then every
 /// table's rows (sorted), or its SQLSTATE and message.
@@ -27,13 +27,7 @@ fn sorted(mut rows: Vec<Vec<Option<String>>>) -> Vec<Vec<Option<String>>> {
 /// Every declared table's rows, sorted.
 fn contents(client: &mut Client, engine: &Engine) -> Result<Vec<Vec<Vec<Option<String>>>>, String> {
     let mut out = Vec::new();
-    for table in &engine.policy_set().tables {
-        let mut name = String::new();
-        if let Some(schema) = &table.name.schema {
-            name.push_str(&quote_ident(schema));
-            name.push('.');
-        }
-        name.push_str(&quote_ident(&table.name.name));
+    for name in table_names(engine) {
         let (_, rows) = answer(client, &format!("SELECT * FROM {name}"))?;
         out.push(sorted(rows));
     }
@@ -107,40 +101,6 @@ fn short(outcome: &Outcome) -> String {
     }
 }
 
-/// Native RLS fills presets as the column defaults a deployment without
-/// the rewriter would declare: `DEFAULT current_setting('rampart.tenant_id')`.
-fn native_presets(su: &mut Client, engine: &Engine) {
-    let set = engine.policy_set();
-    for table in &set.tables {
-        for column in &table.columns {
-            let Some(preset) = &column.preset else {
-                continue;
-            };
-            let TExprKind::Context(i) = preset.kind else {
-                panic!(
-                    "preset of {}.{} is not a context field",
-                    table.name, column.name
-                );
-            };
-            let field = &set.context[i];
-            assert_eq!(field.ty.ty, Ty::Text, "only text presets are set up here");
-            let mut name = String::new();
-            if let Some(schema) = &table.name.schema {
-                name.push_str(&quote_ident(schema));
-                name.push('.');
-            }
-            name.push_str(&quote_ident(&table.name.name));
-            su.batch_execute(&format!(
-                "ALTER TABLE {name} ALTER COLUMN {} SET DEFAULT current_setting('rampart.{}_{}')",
-                quote_ident(&column.name),
-                field.block.keyword(),
-                field.name
-            ))
-            .unwrap();
-        }
-    }
-}
-
 /// Runs one INSERT corpus file under each of its contexts.
 pub fn run(file: &str) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -150,7 +110,7 @@ pub fn run(file: &str) {
     let Some(db) = TestDb::create() else { return };
     let mut su = db.superuser();
     let mut rng = Rng::new(crate::FIXED_SEED);
-    crate::load(&db, &mut su, &engine, &corpus, &mut rng);
+    load(&db, &mut su, &engine, &corpus, &mut rng);
     for setup in &corpus.setup {
         su.batch_execute(setup).unwrap();
     }

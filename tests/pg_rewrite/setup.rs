@@ -1,0 +1,106 @@
+//! Setting up a differential test database: the corpus's tables filled and
+//! under native RLS, the non-owner role granted, presets as column defaults
+//! for native INSERTs, and a context's `rampart.*` settings.
+
+use std::collections::BTreeSet;
+
+use postgres::Client;
+use rampart::lang::model::{TExprKind, Ty};
+use rampart::sql::schema::create_tables;
+use rampart::{Context, Dialect, Engine};
+
+use crate::common::pg::{quote_ident, TestDb};
+use crate::random_sets::Rng;
+
+/// Rows each table starts with.
+pub const ROWS_PER_TABLE: usize = 24;
+
+/// Sets the context's `rampart.*` settings for the session.
+pub fn set_context(client: &mut Client, engine: &Engine, ctx: &Context) {
+    let values = engine.context_values(ctx).unwrap();
+    for (field, value) in engine.policy_set().context.iter().zip(&values) {
+        let name = format!("rampart.{}_{}", field.block.keyword(), field.name);
+        client
+            .query(
+                "SELECT set_config($1, $2, false)",
+                &[&name, &crate::inputs::setting_text(value)],
+            )
+            .unwrap();
+    }
+}
+
+/// Creates the tables, fills them, loads native RLS and grants the role
+/// every statement the corpora write.
+pub fn load(
+    db: &TestDb,
+    su: &mut Client,
+    engine: &Engine,
+    corpus: &crate::corpus::Corpus,
+    rng: &mut Rng,
+) {
+    let set = engine.policy_set();
+    su.batch_execute(&create_tables(set, Dialect::Postgres))
+        .unwrap();
+    crate::data::fill(su, set, &corpus.pools, rng, ROWS_PER_TABLE);
+    su.batch_execute(&engine.emit_postgres().unwrap()).unwrap();
+    let schemas: BTreeSet<String> = set
+        .tables
+        .iter()
+        .map(|t| t.name.schema.clone().unwrap_or_else(|| "public".into()))
+        .collect();
+    for s in &schemas {
+        su.batch_execute(&format!(
+            "GRANT USAGE ON SCHEMA {s} TO {r}; \
+             GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {s} TO {r};",
+            s = quote_ident(s),
+            r = db.role
+        ))
+        .unwrap();
+    }
+}
+
+/// Every declared table's name, quoted (and schema-qualified when declared so).
+pub fn table_names(engine: &Engine) -> Vec<String> {
+    engine
+        .policy_set()
+        .tables
+        .iter()
+        .map(|table| {
+            let mut name = String::new();
+            if let Some(schema) = &table.name.schema {
+                name.push_str(&quote_ident(schema));
+                name.push('.');
+            }
+            name.push_str(&quote_ident(&table.name.name));
+            name
+        })
+        .collect()
+}
+
+/// Native RLS fills presets as the column defaults a deployment without
+/// the rewriter would declare: `DEFAULT current_setting('rampart.tenant_id')`.
+pub fn native_presets(su: &mut Client, engine: &Engine) {
+    let set = engine.policy_set();
+    for (table, name) in set.tables.iter().zip(table_names(engine)) {
+        for column in &table.columns {
+            let Some(preset) = &column.preset else {
+                continue;
+            };
+            let TExprKind::Context(i) = preset.kind else {
+                panic!(
+                    "preset of {}.{} is not a context field",
+                    table.name, column.name
+                );
+            };
+            let field = &set.context[i];
+            assert_eq!(field.ty.ty, Ty::Text, "only text presets are set up here");
+            su.batch_execute(&format!(
+                "ALTER TABLE {name} ALTER COLUMN {} SET DEFAULT current_setting('rampart.{}_{}')",
+                quote_ident(&column.name),
+                field.block.keyword(),
+                field.name
+            ))
+            .unwrap();
+        }
+    }
+}
