@@ -38,6 +38,12 @@ pub fn specialise(expr: &TExpr, known: &KnownContext) -> Result<TExpr, EvalError
             Box::new(specialise(l, known)?),
             Box::new(specialise(r, known)?),
         ),
+        // An empty list is emitted as the constant `false` (`true` negated),
+        // which PostgreSQL and SQLite fold without the operand: decided here
+        // the same way, so an operand that would fail is never evaluated.
+        TExprKind::InList { items, negated, .. } if items.is_empty() => {
+            TExprKind::Literal(Value::Bool(*negated))
+        }
         TExprKind::InList {
             expr: x,
             items,
