@@ -140,11 +140,7 @@ impl Tour<'_> {
             "SELECT id, tenant_id, owner, amount, status FROM orders ORDER BY id",
             true,
         )?;
-        let result = rampart::QueryResult {
-            columns: raw.columns,
-            affected: raw.affected,
-            rows: raw.rows,
-        };
+        let result = rampart::QueryResult::from(raw);
         self.out.push_str(&indent(&table::render(&result)));
         Ok(())
     }

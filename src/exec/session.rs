@@ -35,6 +35,17 @@ pub struct QueryResult {
     pub affected: u64,
 }
 
+impl From<RawResult> for QueryResult {
+    /// A result with nothing appended to strip, as the database gave it.
+    fn from(raw: RawResult) -> QueryResult {
+        QueryResult {
+            columns: raw.columns,
+            rows: raw.rows,
+            affected: raw.affected,
+        }
+    }
+}
+
 /// The kind of change an event reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Operation {
@@ -152,9 +163,11 @@ type Admission = (Vec<Value>, Option<String>, Option<ConnectionSlot>);
 /// tenant (its limits registered first).
 fn admit(engine: &Engine, ctx: &Context) -> Result<Admission, Error> {
     let values = engine.context_values(ctx)?;
-    let Some((id, resolved)) = engine.quota_limits(ctx)? else {
+    let set = engine.policy_set();
+    let Some(id) = crate::policy::quota::tenant_id(set, &values) else {
         return Ok((values, None, None));
     };
+    let resolved = crate::policy::quota::resolve(set, &values);
     let store = Arc::clone(engine.quota_store());
     store.set_limits(&id, &resolved.limits)?;
     store.acquire_connection(&id)?;
@@ -187,12 +200,10 @@ impl Session {
     /// result. Statements run in order and stop at the first error; a
     /// statement that fails changes nothing.
     pub fn execute(&mut self, sql: &str) -> Result<QueryResult, Error> {
-        let mut last = QueryResult::default();
-        let rewritten = self.rewritten_or_abort(sql)?;
-        for (statement, plan) in rewritten.statements.iter().zip(&rewritten.plan) {
-            last = self.run_statement(statement, plan)?;
+        match self.execute_each(sql) {
+            (_, Some(e)) => Err(e),
+            (mut results, None) => Ok(results.pop().unwrap_or_default()),
         }
-        Ok(last)
     }
 
     /// Runs `sql` statement by statement, returning each result up to the
@@ -262,11 +273,7 @@ impl Session {
         if !write {
             let raw = self.backend.run(sql, true);
             return match raw {
-                Ok(raw) => Ok(QueryResult {
-                    affected: raw.affected,
-                    columns: raw.columns,
-                    rows: raw.rows,
-                }),
+                Ok(raw) => Ok(QueryResult::from(raw)),
                 Err(e) => {
                     self.fail_in_transaction();
                     Err(e.into())
