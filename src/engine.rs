@@ -142,6 +142,11 @@ impl Engine {
         &self.set
     }
 
+    /// The shared policy set, for what keeps it beyond a borrow.
+    pub(crate) fn policy_set_arc(&self) -> &Arc<PolicySet> {
+        &self.set
+    }
+
     /// This engine counting quotas in `store` instead of its own
     /// in-process store (e.g. a store shared by several processes).
     pub fn with_quota_store(mut self, store: Arc<dyn QuotaStore>) -> Engine {
@@ -213,6 +218,21 @@ impl Engine {
         Ok(crate::sql::rewrite::rewrite(
             &self.set, &values, dialect, sql,
         )?)
+    }
+
+    /// A rewriter bound to `ctx` that keeps the policy subqueries it makes,
+    /// for rewriting many statements of one tenant (a session does).
+    pub fn tenant_rewriter(
+        &self,
+        ctx: &Context,
+        dialect: Dialect,
+    ) -> Result<crate::sql::rewrite::TenantRewriter, Error> {
+        let values = self.context_values(ctx)?;
+        Ok(crate::sql::rewrite::TenantRewriter::new(
+            Arc::clone(&self.set),
+            values,
+            dialect,
+        ))
     }
 
     /// The combined, context-specialised predicates for a table and command,

@@ -76,3 +76,49 @@ fn rewrite_cases() {
         insta::assert_snapshot!(format!("{}\n---\n{out}", case.sql));
     });
 }
+
+/// A `TenantRewriter` keeps the policy subqueries it made for earlier
+/// statements: every case rewritten through one shared per (policies,
+/// context, dialect), first in order and then in reverse, must come out as
+/// the uncached rewrite does.
+#[test]
+fn tenant_rewriter_matches_uncached_rewrite() {
+    use std::collections::BTreeMap;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/rewrite");
+    let mut groups: BTreeMap<(String, String, bool), Vec<(String, String)>> = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "sql") {
+            continue;
+        }
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let case = read_case(&name, &std::fs::read_to_string(&path).unwrap());
+        let key = (case.policies, case.context, case.dialect == Dialect::Sqlite);
+        groups.entry(key).or_default().push((name, case.sql));
+    }
+    let mut compared = 0;
+    for ((policies, context, sqlite), cases) in &groups {
+        let engine = Engine::load(policies).unwrap();
+        let ctx = Context::from_json(context).unwrap();
+        let dialect = if *sqlite {
+            Dialect::Sqlite
+        } else {
+            Dialect::Postgres
+        };
+        let Ok(tenant) = engine.tenant_rewriter(&ctx, dialect) else {
+            // A context the policies refuse: so does every uncached rewrite.
+            assert!(engine.rewrite(&ctx, dialect, "SELECT 1").is_err());
+            continue;
+        };
+        for (name, sql) in cases.iter().chain(cases.iter().rev()) {
+            let uncached = engine.rewrite(&ctx, dialect, sql).map_err(|e| e.to_string());
+            let cached = tenant
+                .rewrite(sql, Default::default())
+                .map(|r| r.sql)
+                .map_err(|e| rampart::Error::from(e).to_string());
+            assert_eq!(cached, uncached, "{name}");
+            compared += 1;
+        }
+    }
+    assert!(compared > 300, "only {compared} cases compared");
+}

@@ -14,7 +14,7 @@ use crate::error::{DatabaseError, Error};
 use crate::lang::model::Value;
 use crate::quota::QuotaStore;
 use crate::sql::rewrite::{
-    rewrite_with, violation_in_message, PlanKind, RewriteOptions, Rewritten, StatementPlan,
+    violation_in_message, PlanKind, RewriteOptions, Rewritten, StatementPlan, TenantRewriter,
     Transaction,
 };
 
@@ -105,7 +105,8 @@ enum TxState {
 pub struct Session {
     engine: Engine,
     context: Context,
-    values: Vec<Value>,
+    /// Rewrites as this context, keeping the policy subqueries it makes.
+    rewriter: TenantRewriter,
     tenant: Option<String>,
     backend: Box<dyn Backend>,
     rewrites: LruCache<String, Arc<Rewritten>>,
@@ -139,10 +140,12 @@ impl Engine {
     /// limits apply from its next session on.
     pub fn connect(&self, ctx: Context, backend: Box<dyn Backend>) -> Result<Session, Error> {
         let (values, tenant, slot) = admit(self, &ctx)?;
+        let rewriter =
+            TenantRewriter::new(Arc::clone(self.policy_set_arc()), values, backend.dialect());
         Ok(Session {
             engine: self.clone(),
             context: ctx,
-            values,
+            rewriter,
             tenant,
             backend,
             rewrites: LruCache::new(REWRITE_CACHE),
@@ -242,13 +245,7 @@ impl Session {
         let options = RewriteOptions {
             row_images: self.subscriber.is_some(),
         };
-        let rewritten = Arc::new(rewrite_with(
-            self.engine.policy_set(),
-            &self.values,
-            self.backend.dialect(),
-            sql,
-            options,
-        )?);
+        let rewritten = Arc::new(self.rewriter.rewrite(sql, options)?);
         self.rewrites.put(sql.to_string(), Arc::clone(&rewritten));
         Ok(rewritten)
     }
@@ -499,7 +496,11 @@ impl Session {
             )));
         }
         let (values, tenant, slot) = admit(&self.engine, &ctx)?;
-        self.values = values;
+        self.rewriter = TenantRewriter::new(
+            Arc::clone(self.engine.policy_set_arc()),
+            values,
+            self.backend.dialect(),
+        );
         self.tenant = tenant;
         self.slot = slot;
         self.context = ctx;

@@ -63,6 +63,7 @@ mod query;
 mod scope;
 mod table;
 mod target;
+mod tenant;
 mod unfence;
 mod update;
 mod upsert;
@@ -83,6 +84,9 @@ pub use error::RewriteError;
 pub use plan::{
     violation_in_message, AppendedCheck, PlanKind, StatementPlan, Transaction, VIOLATION_MARKER,
 };
+pub use tenant::TenantRewriter;
+
+use tenant::PolicyCache;
 
 /// The longest SQL text accepted, in bytes.
 pub const MAX_SQL_BYTES: usize = 1 << 20;
@@ -134,17 +138,40 @@ pub fn rewrite_with(
     sql: &str,
     options: RewriteOptions,
 ) -> Result<Rewritten, RewriteError> {
-    let statements = parse(sql, dialect)?;
     let known: Vec<Option<Value>> = context.iter().cloned().map(Some).collect();
+    let max_rows = limit::max_rows(set, context);
+    rewrite_parsed(
+        set,
+        &known,
+        max_rows,
+        dialect,
+        sql,
+        options,
+        &PolicyCache::default(),
+    )
+}
+
+/// Parses, rewrites and prints, with the policy subqueries in `cache`
+/// (which holds only ones made for this set, context and dialect).
+fn rewrite_parsed(
+    set: &PolicySet,
+    known: &crate::policy::KnownContext,
+    max_rows: Option<u64>,
+    dialect: Dialect,
+    sql: &str,
+    options: RewriteOptions,
+    cache: &PolicyCache,
+) -> Result<Rewritten, RewriteError> {
+    let statements = parse(sql, dialect)?;
     let mut printed = Vec::with_capacity(statements.len());
     let mut plan = Vec::with_capacity(statements.len());
-    let max_rows = limit::max_rows(set, context);
     for mut statement in statements {
         plan.push(rewrite_statement(
             set,
-            &known,
+            known,
             dialect,
             options,
+            cache,
             &mut statement,
         )?);
         if let (Some(max_rows), Statement::Query(query)) = (max_rows, &mut statement) {
@@ -152,8 +179,9 @@ pub fn rewrite_with(
         }
         printed.push(statement.to_string());
     }
+    let sql = printed.join(";\n");
     Ok(Rewritten {
-        sql: printed.join(";\n"),
+        sql,
         statements: printed,
         plan,
     })
@@ -310,12 +338,13 @@ fn rewrite_statement(
     known: &crate::policy::KnownContext,
     dialect: Dialect,
     options: RewriteOptions,
+    cache: &PolicyCache,
     statement: &mut Statement,
 ) -> Result<StatementPlan, RewriteError> {
     if let Some(control) = transaction_control(statement)? {
         return Ok(StatementPlan::none(PlanKind::Transaction(control), None));
     }
-    let mut rewriter = query::QueryRewriter::new(set, dialect, known);
+    let mut rewriter = query::QueryRewriter::new(set, dialect, known, cache);
     rewriter.row_images = options.row_images;
     match statement {
         Statement::Query(query) => match query.visit(&mut rewriter) {

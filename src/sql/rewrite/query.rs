@@ -3,7 +3,6 @@
 //! each declared table reference (after its children are visited, so the
 //! replacement is never walked again) with its policy-filtered subquery.
 
-use std::collections::HashMap;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{Expr, Ident, ObjectName, Query, Select, SetExpr, TableFactor, VisitorMut};
@@ -16,6 +15,7 @@ use super::deny::check_function;
 use super::error::RewriteError;
 use super::pushdown::Fence;
 use super::scope::{fold, Frame};
+use super::tenant::PolicyCache;
 
 /// Rewrites the table references of one statement.
 pub struct QueryRewriter<'a> {
@@ -28,8 +28,8 @@ pub struct QueryRewriter<'a> {
     pub(super) fences: Vec<Vec<Fence>>,
     /// Every policy subquery of the statement.
     pub(super) all_fences: Vec<Fence>,
-    /// The policy subquery of each (table, locked) read so far, as made.
-    pub(super) policy_cache: HashMap<(usize, bool), Query>,
+    /// The policy subquery of each (table, locked) read, as made.
+    pub(super) policy_cache: &'a PolicyCache,
     /// Set by a table factor; the relation name visited next is its own.
     expect_relation: bool,
     /// Whether writes append their row images (`RewriteOptions::row_images`).
@@ -37,7 +37,12 @@ pub struct QueryRewriter<'a> {
 }
 
 impl<'a> QueryRewriter<'a> {
-    pub fn new(set: &'a PolicySet, dialect: Dialect, known: &'a KnownContext) -> Self {
+    pub fn new(
+        set: &'a PolicySet,
+        dialect: Dialect,
+        known: &'a KnownContext,
+        policy_cache: &'a PolicyCache,
+    ) -> Self {
         QueryRewriter {
             set,
             dialect,
@@ -46,7 +51,7 @@ impl<'a> QueryRewriter<'a> {
             frames: Vec::new(),
             fences: Vec::new(),
             all_fences: Vec::new(),
-            policy_cache: HashMap::new(),
+            policy_cache,
             expect_relation: false,
             row_images: false,
         }
@@ -293,7 +298,7 @@ impl VisitorMut for QueryRewriter<'_> {
 
     fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<RewriteError> {
         match expr {
-            Expr::Function(call) => into_flow(check_function(call)),
+            Expr::Function(call) => into_flow(check_function(call, self.dialect)),
             Expr::Identifier(ident) => into_flow(check_column_reference(
                 std::slice::from_ref(ident),
                 self.dialect,

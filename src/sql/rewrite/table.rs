@@ -106,15 +106,10 @@ impl QueryRewriter<'_> {
         });
         let locked = frame.lock.reaches(&fold(&alias.name, self.dialect));
         // The same table read the same way gets the same subquery: made
-        // (combined, specialised, emitted) once per statement, cloned after.
-        let subquery = match self.policy_cache.get(&(index, locked)) {
-            Some(made) => made.clone(),
-            None => {
-                let made = self.policy_subquery(index, locked)?;
-                self.policy_cache.insert((index, locked), made.clone());
-                made
-            }
-        };
+        // (combined, specialised, emitted) once per tenant, cloned after.
+        let subquery = self
+            .policy_cache
+            .get_or_make((index, locked), || self.policy_subquery(index, locked))?;
         if frame.has_with_names() {
             check_hidden_tables(&subquery, &frame, self.dialect, &table.name.to_string())?;
         }

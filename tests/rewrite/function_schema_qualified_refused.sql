@@ -1,0 +1,4 @@
+-- policies: policies/saas
+-- context: {"tenant": {"id": "acme", "plan": "pro"}, "request": {"user": "bob", "roles": ["member"]}}
+-- dialect: postgres
+SELECT public.lower(status) FROM orders
