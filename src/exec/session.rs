@@ -270,7 +270,13 @@ impl Session {
             PlanKind::Query | PlanKind::Transaction(_) => false,
             PlanKind::Insert | PlanKind::Upsert | PlanKind::Update | PlanKind::Delete => true,
         };
-        if !write {
+        if write {
+            if let Some(tenant) = self.tenant.as_ref().filter(|t| self.engine.writes_stopped(t)) {
+                let tenant = tenant.clone();
+                self.fail_in_transaction();
+                return Err(Error::WritesStopped { tenant });
+            }
+        } else {
             let raw = self.backend.run(sql, true);
             return match raw {
                 Ok(raw) => Ok(QueryResult::from(raw)),
