@@ -51,6 +51,9 @@ pub enum Error {
     /// The tenant's writes are stopped (a migration is cutting over).
     #[error("writes of tenant `{tenant}` are stopped: it is being moved to another database")]
     WritesStopped { tenant: String },
+    /// A tenant migration failed or was refused.
+    #[error(transparent)]
+    Migrate(#[from] crate::migrate::MigrateError),
     /// A tenant quota refused the statement or the connection.
     #[error(transparent)]
     Quota(#[from] QuotaError),
@@ -94,6 +97,7 @@ impl Error {
             Error::CheckViolation { .. } => "42501",
             Error::TransactionAborted => "25P02",
             Error::WritesStopped { .. } => "25006",
+            Error::Migrate(e) => e.sqlstate(),
             Error::Quota(e) => e.sqlstate(),
         }
     }

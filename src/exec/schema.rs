@@ -38,9 +38,10 @@ impl Engine {
         let set = self.policy_set();
         for table in &set.tables {
             if !only.is_empty()
-                && !only
-                    .iter()
-                    .any(|o| set.table_by_text(o).is_some_and(|(_, t)| t.name == table.name))
+                && !only.iter().any(|o| {
+                    set.table_by_text(o)
+                        .is_some_and(|(_, t)| t.name == table.name)
+                })
             {
                 continue;
             }

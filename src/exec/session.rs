@@ -271,7 +271,11 @@ impl Session {
             PlanKind::Insert | PlanKind::Upsert | PlanKind::Update | PlanKind::Delete => true,
         };
         if write {
-            if let Some(tenant) = self.tenant.as_ref().filter(|t| self.engine.writes_stopped(t)) {
+            if let Some(tenant) = self
+                .tenant
+                .as_ref()
+                .filter(|t| self.engine.writes_stopped(t))
+            {
                 let tenant = tenant.clone();
                 self.fail_in_transaction();
                 return Err(Error::WritesStopped { tenant });
