@@ -37,6 +37,10 @@ pub struct Engine {
     /// Tenants whose writes are stopped (a migration's cutover), shared by
     /// every clone of this engine and so by every session it opened.
     frozen: Arc<RwLock<BTreeSet<String>>>,
+    /// Held shared by every write statement and commit while it runs;
+    /// `stop_writes` takes it exclusively once, so that no write that
+    /// passed the check before the stop is still running after it returns.
+    write_gate: Arc<RwLock<()>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -134,6 +138,7 @@ impl Engine {
                 set: Arc::new(set),
                 quotas: Arc::new(InProcessStore::new()),
                 frozen: Arc::default(),
+                write_gate: Arc::default(),
             }),
             _ => Err(Error::Policy {
                 count: errors.len(),
@@ -172,13 +177,25 @@ impl Engine {
     }
 
     /// Stops writes of `tenant` in every session of this engine (and its
-    /// clones): they fail with 25006 until [`Engine::resume_writes`]. Reads
-    /// go on. A migration's cutover uses it.
+    /// clones): write statements, and the COMMIT of a transaction that
+    /// wrote, fail with 25006 until [`Engine::resume_writes`]. Reads go on.
+    /// Returns once no write that started before is still running. A
+    /// migration's cutover uses it.
     pub fn stop_writes(&self, tenant: &str) {
         self.frozen
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(tenant.to_string());
+        drop(
+            self.write_gate
+                .write()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+    }
+
+    /// The gate a write holds (shared) while it runs.
+    pub(crate) fn write_gate(&self) -> Arc<RwLock<()>> {
+        Arc::clone(&self.write_gate)
     }
 
     /// Lets `tenant` write again.

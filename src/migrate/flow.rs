@@ -126,6 +126,9 @@ pub(super) fn start(
     sides: &mut Sides,
     capture: Option<&Capture>,
 ) -> Result<(), Error> {
+    if m.method == Method::Snapshot && capture.is_some() {
+        snapshot::check_keys(m, sides)?;
+    }
     let state = match m.load_state(sides)? {
         None => {
             m.begin(sides)?;

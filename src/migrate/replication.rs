@@ -76,7 +76,15 @@ pub fn check_free(m: &Migration, sides: &mut Sides) -> Result<(), Error> {
             ),
         }));
     }
-    Ok(())
+    // Every row filter is tried before anything is changed.
+    publish(m, source, &name, Publish::DryRun)
+}
+
+/// Whether `publish` keeps what it made.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Publish {
+    Commit,
+    DryRun,
 }
 
 /// Runs the replication steps after `done`, then waits for the copy.
@@ -108,7 +116,7 @@ pub fn start(m: &Migration, sides: &mut Sides, done: Step, state: &State) -> Res
         m.set_step(sides, Step::ReplicaIdentity)?;
     }
     if done < Step::Published {
-        publish(m, sides.source.as_mut(), &name)?;
+        publish(m, sides.source.as_mut(), &name, Publish::Commit)?;
         m.set_step(sides, Step::Published)?;
     }
     if done < Step::Subscribed {
@@ -166,8 +174,9 @@ fn recorded_changes(state: &State) -> Vec<[String; 3]> {
     serde_json::from_str(&state.source_changes).unwrap_or_default()
 }
 
-/// The publication with each table's row filter, in one transaction.
-fn publish(m: &Migration, source: &mut dyn Backend, name: &str) -> Result<(), Error> {
+/// The publication with each table's row filter, in one transaction
+/// (rolled back for a dry run, which only tries the row filters).
+fn publish(m: &Migration, source: &mut dyn Backend, name: &str, how: Publish) -> Result<(), Error> {
     let on_source = m.source_err();
     let present = exists(
         source,
@@ -177,7 +186,7 @@ fn publish(m: &Migration, source: &mut dyn Backend, name: &str) -> Result<(), Er
         ),
     )
     .map_err(&on_source)?;
-    if present {
+    if present && how == Publish::Commit {
         return Ok(());
     }
     source.batch("BEGIN").map_err(|e| on_source(e.into()))?;
@@ -211,6 +220,9 @@ fn publish(m: &Migration, source: &mut dyn Backend, name: &str) -> Result<(), Er
         });
     }
     match result {
+        Ok(()) if how == Publish::DryRun => {
+            source.batch("ROLLBACK").map_err(|e| on_source(e.into()))
+        }
         Ok(()) => source.batch("COMMIT").map_err(|e| on_source(e.into())),
         Err(e) => {
             let _ = source.batch("ROLLBACK");
@@ -385,6 +397,20 @@ pub fn remove_objects(
                 }
                 _ => busy = true,
             }
+        }
+        if busy && started.elapsed() > Duration::from_secs(1) {
+            // The subscription is gone: end the walsender still holding
+            // its slot rather than wait for it to time out.
+            sides
+                .source
+                .run(
+                    &format!(
+                        "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots \
+                         WHERE ({slot_filter}) AND active"
+                    ),
+                    true,
+                )
+                .map_err(|e| on_source(e.into()))?;
         }
         if busy && started.elapsed() > m.options.timeout {
             return Err(on_source(Error::Migrate(MigrateError::Timeout(format!(

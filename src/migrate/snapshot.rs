@@ -79,15 +79,23 @@ impl Capture {
 
 /// Copies the tenant's rows (the step after `recorded`), then replays.
 pub fn start(m: &Migration, sides: &mut Sides, capture: Option<&Capture>) -> Result<(), Error> {
-    if capture.is_some() {
-        for table in &m.tables {
-            primary_key(sides.target.as_mut(), table).map_err(m.target_err())?;
-        }
-    }
     copy(m, sides)?;
     m.reached(Step::Copied)?;
     if let Some(capture) = capture {
         replay(m, sides.target.as_mut(), capture)?;
+    }
+    Ok(())
+}
+
+/// Refuses tables that change events cannot be replayed on (no primary
+/// key on the target), before anything is written.
+pub fn check_keys(m: &Migration, sides: &mut Sides) -> Result<(), Error> {
+    for table in &m.tables {
+        primary_key(sides.target.as_mut(), table).map_err(|e| match e {
+            // Already says where.
+            Error::Migrate(MigrateError::NoPrimaryKey { .. }) => e,
+            other => m.target_err()(other),
+        })?;
     }
     Ok(())
 }
