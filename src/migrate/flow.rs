@@ -215,7 +215,7 @@ pub(super) fn cutover(
         return Err(e);
     }
     m.reached(Step::CaughtUp)?;
-    let checks = compare(m, sides)?;
+    let checks = compare(m, sides).inspect_err(|_| m.engine.resume_writes(m.tenant()))?;
     if let Some(tables) = differing(&checks) {
         // The source is still the tenant's database: let it write again.
         m.engine.resume_writes(m.tenant());

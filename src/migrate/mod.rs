@@ -219,6 +219,12 @@ impl Migration {
     /// Replays the change events `capture` holds onto the target (snapshot
     /// method); returns how many were applied.
     pub fn catch_up(&self, capture: &Capture) -> Result<usize, Error> {
+        if self.method != Method::Snapshot {
+            return Err(Error::Migrate(MigrateError::Usage(
+                "replication streams changes itself: captured events are for the snapshot method"
+                    .into(),
+            )));
+        }
         let mut sides = self.connect()?;
         snapshot::replay(self, sides.target.as_mut(), capture)
     }

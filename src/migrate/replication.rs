@@ -390,7 +390,7 @@ pub fn remove_objects(
                 (Some(SqlValue::Text(slot)), Some(active)) if !active.is_true() => {
                     scalar(
                         sides.source.as_mut(),
-                        &format!("SELECT pg_drop_replication_slot({})::text", quoted(&slot)?),
+                        &format!("SELECT pg_drop_replication_slot({})::text", quoted(slot)?),
                     )
                     .map_err(&on_source)?;
                     undone.push(format!("dropped replication slot `{slot}` on the source"));
