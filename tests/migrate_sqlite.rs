@@ -302,6 +302,23 @@ fn refuses_bad_input_and_changes_nothing() {
     target
         .batch("ALTER TABLE items_old RENAME TO items")
         .unwrap();
+    target
+        .batch(
+            "DROP TABLE orders; CREATE TABLE orders (id INTEGER PRIMARY KEY, \
+             tenant_id TEXT NOT NULL, amount TEXT NOT NULL, note TEXT)",
+        )
+        .unwrap();
+    let e = refused(files.options("acme"), None);
+    assert!(
+        matches!(&e, Error::Migrate(MigrateError::SchemaDiffers { column, .. }) if column == "amount"),
+        "{e}"
+    );
+    target
+        .batch(
+            "DROP TABLE orders; CREATE TABLE orders (id INTEGER PRIMARY KEY, \
+             tenant_id TEXT NOT NULL, amount INTEGER NOT NULL, note TEXT)",
+        )
+        .unwrap();
 
     let e = refused(files.options("initech"), None);
     assert!(

@@ -45,6 +45,13 @@ pub enum MigrateError {
         table: String,
         count: u64,
     },
+    #[error("table `{table}`, column `{column}`: the source has type `{source_type}`, the target `{target_type}`; the target's tables must have the source's schema")]
+    SchemaDiffers {
+        table: String,
+        column: String,
+        source_type: String,
+        target_type: String,
+    },
     #[error("tenant `{tenant}` has no rows on the source in {tables}: nothing to migrate (check `--tenant` and `--context`)")]
     NoRows { tenant: String, tables: String },
     #[error("a migration of tenant `{tenant}` is already under way: {detail}")]
@@ -84,6 +91,7 @@ impl MigrateError {
             MigrateError::On { error, .. } => error.sqlstate(),
             MigrateError::Context(_) | MigrateError::Usage(_) => "22023",
             MigrateError::TargetHasRows { .. } => "23505",
+            MigrateError::SchemaDiffers { .. } => "42804",
             MigrateError::NoRows { .. } => "02000",
             MigrateError::AlreadyRunning { .. } | MigrateError::AlreadyDone { .. } => "55006",
             MigrateError::NotStarted { .. } => "55000",

@@ -74,6 +74,32 @@ impl Migration {
         Ok(())
     }
 
+    /// Refuses a declared column whose type differs between two databases
+    /// of one kind (across kinds, types are converted by declared type).
+    fn same_column_types(&self, sides: &mut Sides) -> Result<(), Error> {
+        for table in &self.tables {
+            let source = table
+                .column_types(sides.source.as_mut())
+                .map_err(self.source_err())?;
+            let target = table
+                .column_types(sides.target.as_mut())
+                .map_err(self.target_err())?;
+            for (column, source_type) in &source {
+                if let Some((_, target_type)) = target.iter().find(|(c, _)| c == column) {
+                    if target_type != source_type {
+                        return Err(Error::Migrate(MigrateError::SchemaDiffers {
+                            table: table.name.clone(),
+                            column: column.clone(),
+                            source_type: source_type.clone(),
+                            target_type: target_type.clone(),
+                        }));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The checks before anything is written, then the state row.
     fn begin(&self, sides: &mut Sides) -> Result<(), Error> {
         let names: Vec<String> = self.tables.iter().map(|t| t.name.clone()).collect();
@@ -83,6 +109,9 @@ impl Migration {
         self.engine
             .verify_tables(sides.target.as_mut(), &names)
             .map_err(self.target_err())?;
+        if sides.source.dialect() == sides.target.dialect() {
+            self.same_column_types(sides)?;
+        }
         let mut source_rows = 0;
         for table in &self.tables {
             let on_target = table

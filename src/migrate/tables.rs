@@ -8,7 +8,7 @@ use crate::exec::{Backend, SqlValue};
 use crate::lang::model::Ty;
 use crate::sql::Dialect;
 
-use super::values::{literal, quote_ident};
+use super::values::{literal, quote_ident, quote_text};
 use super::MigrateError;
 
 /// One table of a migration.
@@ -116,6 +116,36 @@ impl TenantTable {
             self.sql_name,
             self.predicate(dialect)
         )
+    }
+
+    /// The declared columns' types in `backend`, as it names them
+    /// (`bigint`, `text`; SQLite's declared type in upper case).
+    pub fn column_types(&self, backend: &mut dyn Backend) -> Result<Vec<(String, String)>, Error> {
+        let text = |t: &str| quote_text(t).map_err(|m| Error::Migrate(MigrateError::Usage(m)));
+        let sql = match backend.dialect() {
+            Dialect::Postgres => format!(
+                "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a \
+                 WHERE a.attrelid = {}::regclass AND a.attnum > 0 AND NOT a.attisdropped",
+                text(&self.sql_name)?
+            ),
+            Dialect::Sqlite => {
+                let (schema, name) = match self.name.split_once('.') {
+                    Some((s, n)) => (text(s)?, text(n)?),
+                    None => ("'main'".to_string(), text(&self.name)?),
+                };
+                format!("SELECT name, upper(type) FROM pragma_table_info({name}, {schema})")
+            }
+        };
+        let raw = backend.run(&sql, true)?;
+        Ok(raw
+            .rows
+            .into_iter()
+            .filter_map(|row| match (row.first(), row.get(1)) {
+                (Some(SqlValue::Text(c)), Some(SqlValue::Text(t))) => Some((c.clone(), t.clone())),
+                _ => None,
+            })
+            .filter(|(c, _)| self.columns.iter().any(|(d, _)| d == c))
+            .collect())
     }
 
     /// The tenant's rows in `backend`.
