@@ -78,6 +78,8 @@ fn migrate_verify_cutover_and_rollback() {
     let out = run(&[], None);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("copied"), "{}", out.stdout);
+    // Not a terminal: no progress bar.
+    assert_eq!(out.stderr, "");
 
     let out = run(&["--verify"], None);
     assert_eq!(out.code, 0, "{}", out.stderr);

@@ -374,3 +374,25 @@ fn refuses_bad_input_and_changes_nothing() {
     assert_eq!(state_table(&files.target), 0);
     assert_eq!(fingerprint(&files.source), source_before);
 }
+
+#[test]
+fn a_tenant_id_with_quotes_is_a_literal() {
+    let files = files();
+    let engine = engine();
+    let tenant = "x' OR '1'='1";
+    open(&files.source)
+        .batch(
+            "INSERT INTO orders VALUES (5000, 'x'' OR ''1''=''1', 3, 'q');
+             INSERT INTO items VALUES (50000, 'x'' OR ''1''=''1', 5000, 1)",
+        )
+        .unwrap();
+    let migration = Migration::new(&engine, files.options(tenant)).unwrap();
+    let checks = migration.cutover(None).unwrap();
+    assert_eq!(
+        checks.iter().map(|c| c.target.rows).collect::<Vec<_>>(),
+        vec![1, 1]
+    );
+    assert_eq!(count(&files.target, "SELECT count(*) FROM orders"), 1);
+    assert_eq!(count(&files.target, "SELECT count(*) FROM items"), 1);
+    assert_eq!(migration.status().unwrap().as_deref(), Some("switched"));
+}
