@@ -243,6 +243,9 @@ max_connections = 200
 wal_level = logical
 max_wal_senders = 20
 max_replication_slots = 20
+# Subscription workers start at most this often (default 5s): tenant
+# migration tests create and drop many subscriptions.
+wal_retrieve_retry_interval = 200ms
 fsync = off
 synchronous_commit = off
 full_page_writes = off

@@ -1,8 +1,9 @@
 //! `Engine` and `Context`: a loaded, checked policy set and the values of one
 //! request, with the questions users ask of them (explain, evaluate, DDL).
 
+use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use serde_json::Value as Json;
 
@@ -33,6 +34,13 @@ use crate::sql::{ContextSource, Dialect, Emitter, Scope};
 pub struct Engine {
     set: Arc<PolicySet>,
     quotas: Arc<dyn QuotaStore>,
+    /// Tenants whose writes are stopped (a migration's cutover), shared by
+    /// every clone of this engine and so by every session it opened.
+    frozen: Arc<RwLock<BTreeSet<String>>>,
+    /// Held shared by every write statement and commit while it runs;
+    /// `stop_writes` takes it exclusively once, so that no write that
+    /// passed the check before the stop is still running after it returns.
+    write_gate: Arc<RwLock<()>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -129,6 +137,8 @@ impl Engine {
             Some(set) if errors.is_empty() => Ok(Engine {
                 set: Arc::new(set),
                 quotas: Arc::new(InProcessStore::new()),
+                frozen: Arc::default(),
+                write_gate: Arc::default(),
             }),
             _ => Err(Error::Policy {
                 count: errors.len(),
@@ -169,6 +179,44 @@ impl Engine {
         let values = self.context_values(ctx)?;
         Ok(crate::policy::quota::tenant_id(&self.set, &values)
             .map(|tenant| (tenant, crate::policy::quota::resolve(&self.set, &values))))
+    }
+
+    /// Stops writes of `tenant` in every session of this engine (and its
+    /// clones): write statements, and the COMMIT of a transaction that
+    /// wrote, fail with 25006 until [`Engine::resume_writes`]. Reads go on.
+    /// Returns once no write that started before is still running. A
+    /// migration's cutover uses it.
+    pub fn stop_writes(&self, tenant: &str) {
+        self.frozen
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(tenant.to_string());
+        drop(
+            self.write_gate
+                .write()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+    }
+
+    /// The gate a write holds (shared) while it runs.
+    pub(crate) fn write_gate(&self) -> Arc<RwLock<()>> {
+        Arc::clone(&self.write_gate)
+    }
+
+    /// Lets `tenant` write again.
+    pub fn resume_writes(&self, tenant: &str) {
+        self.frozen
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(tenant);
+    }
+
+    /// Whether writes of `tenant` are stopped.
+    pub fn writes_stopped(&self, tenant: &str) -> bool {
+        self.frozen
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(tenant)
     }
 
     /// The context's values, checked against the declared fields.
@@ -280,10 +328,42 @@ impl Engine {
             .get(table)
             .map(|t| t.name.name.clone())
             .unwrap_or_default();
+        self.emit_as(table, expr, dialect, known, vec![name])
+    }
+
+    fn emit_as(
+        &self,
+        table: usize,
+        expr: &TExpr,
+        dialect: Dialect,
+        known: &[Option<Value>],
+        qualifier: Vec<String>,
+    ) -> Result<String, Error> {
         let emitter = Emitter::new(&self.set, dialect, ContextSource::Literals, known);
         Ok(emitter
-            .expr(expr, &Scope::new(table, vec![name]))?
+            .expr(expr, &Scope::new(table, qualifier))?
             .to_string())
+    }
+
+    /// The rows of `table` that the context reads: its combined SELECT
+    /// `using`, specialised for the context, as SQL for `dialect` (the
+    /// condition the rewriter puts on every read of the table). Columns are
+    /// qualified with `qualifier`, or bare when it is `None` (as a
+    /// PostgreSQL publication's row filter wants them).
+    pub fn select_predicate_sql(
+        &self,
+        ctx: &Context,
+        table: &str,
+        dialect: Dialect,
+        qualifier: Option<&str>,
+    ) -> Result<String, Error> {
+        let index = self.table_index(table)?;
+        let values = self.context_values(ctx)?;
+        let known: Vec<Option<Value>> = values.into_iter().map(Some).collect();
+        let using = combine(&self.set, index, Command::Select, Clause::Using);
+        let special = specialise(&using.expr, &known)?;
+        let qualifier = qualifier.map(str::to_string).into_iter().collect();
+        self.emit_as(index, &special, dialect, &known, qualifier)
     }
 
     /// Why each policy does or does not take part, roles decided.

@@ -48,6 +48,12 @@ pub enum Error {
     /// A statement in a transaction that already failed.
     #[error("current transaction is aborted, commands ignored until end of transaction block")]
     TransactionAborted,
+    /// The tenant's writes are stopped (a migration is cutting over).
+    #[error("writes of tenant `{tenant}` are stopped: it is being moved to another database")]
+    WritesStopped { tenant: String },
+    /// A tenant migration failed or was refused.
+    #[error(transparent)]
+    Migrate(#[from] crate::migrate::MigrateError),
     /// A tenant quota refused the statement or the connection.
     #[error(transparent)]
     Quota(#[from] QuotaError),
@@ -90,6 +96,8 @@ impl Error {
             Error::Database(e) => &e.sqlstate,
             Error::CheckViolation { .. } => "42501",
             Error::TransactionAborted => "25P02",
+            Error::WritesStopped { .. } => "25006",
+            Error::Migrate(e) => e.sqlstate(),
             Error::Quota(e) => e.sqlstate(),
         }
     }

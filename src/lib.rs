@@ -6,6 +6,7 @@ pub mod error;
 pub mod exec;
 pub mod jit;
 pub mod lang;
+pub mod migrate;
 pub mod policy;
 pub mod quota;
 pub mod sql;

@@ -74,9 +74,26 @@ pub fn report(error: Error) -> u8 {
             output::stderr(&format!("error[{}]: {error}\n", error.sqlstate()));
             EXIT_USAGE
         }
+        Error::Migrate(e) if migration_usage(e) => {
+            output::stderr(&format!("error[{}]: {error}\n", error.sqlstate()));
+            EXIT_USAGE
+        }
         _ => {
             output::stderr(&format!("error[{}]: {error}\n", error.sqlstate()));
             EXIT_REFUSED
         }
+    }
+}
+
+/// A migration error that is a usage or I/O problem: bad options, a URL,
+/// a database that cannot be reached.
+fn migration_usage(error: &rampart::migrate::MigrateError) -> bool {
+    use rampart::migrate::MigrateError;
+    match error {
+        MigrateError::Usage(_) => true,
+        MigrateError::On { error, .. } => {
+            matches!(**error, Error::Url(_) | Error::Load(_)) || error.sqlstate().starts_with("08")
+        }
+        _ => false,
     }
 }

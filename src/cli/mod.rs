@@ -8,6 +8,7 @@ mod engine_args;
 mod eval_cmd;
 mod explain_cmd;
 mod fmt_cmd;
+mod migrate_cmd;
 mod output;
 mod rewrite_cmd;
 mod run_cmd;
@@ -55,6 +56,8 @@ pub enum Command {
     Demo(demo_cmd::DemoArgs),
     /// An interactive prompt running SQL as a context
     Shell(shell_cmd::ShellArgs),
+    /// Move one tenant's rows to another database: copy, verify, cut over, roll back
+    Migrate(migrate_cmd::MigrateArgs),
 }
 
 /// How diagnostics are printed on stderr.
@@ -79,5 +82,6 @@ pub fn run(cli: Cli) -> u8 {
         Command::Run(args) => run_cmd::run(&args),
         Command::Demo(args) => demo_cmd::run(&args),
         Command::Shell(args) => shell_cmd::run(&args),
+        Command::Migrate(args) => migrate_cmd::run(&args),
     }
 }

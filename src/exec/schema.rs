@@ -29,7 +29,22 @@ impl Engine {
     /// # Ok::<(), rampart::Error>(())
     /// ```
     pub fn verify_schema(&self, backend: &mut dyn Backend) -> Result<(), Error> {
-        for table in &self.policy_set().tables {
+        self.verify_tables(backend, &[])
+    }
+
+    /// [`Engine::verify_schema`] for the declared tables named in `only`
+    /// (as `table_by_text` reads them), or every table when it is empty.
+    pub fn verify_tables(&self, backend: &mut dyn Backend, only: &[String]) -> Result<(), Error> {
+        let set = self.policy_set();
+        for table in &set.tables {
+            if !only.is_empty()
+                && !only.iter().any(|o| {
+                    set.table_by_text(o)
+                        .is_some_and(|(_, t)| t.name == table.name)
+                })
+            {
+                continue;
+            }
             let name = object_name(&table.name);
             let probe = |columns: &str| format!("SELECT {columns} FROM {name} LIMIT 0");
             if let Err(e) = backend.run(&probe("1"), true) {

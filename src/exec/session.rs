@@ -5,7 +5,7 @@
 //! change events delivered once the change is committed.
 
 use std::num::NonZeroUsize;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 
 use lru::LruCache;
 
@@ -118,6 +118,8 @@ pub struct Session {
     savepoints: Vec<(String, usize)>,
     /// The connection slot this session holds, given back on drop.
     slot: Option<ConnectionSlot>,
+    /// Whether the open user transaction has run a write.
+    wrote: bool,
 }
 
 /// A connection slot taken from the engine's quota store.
@@ -154,6 +156,7 @@ impl Engine {
             pending: Vec::new(),
             savepoints: Vec::new(),
             slot,
+            wrote: false,
         })
     }
 }
@@ -267,7 +270,13 @@ impl Session {
             PlanKind::Query | PlanKind::Transaction(_) => false,
             PlanKind::Insert | PlanKind::Upsert | PlanKind::Update | PlanKind::Delete => true,
         };
-        if !write {
+        let gate = self.engine.write_gate();
+        let _running = if write {
+            let running = gate.read().unwrap_or_else(PoisonError::into_inner);
+            self.refuse_if_stopped()?;
+            self.wrote = self.tx != TxState::Idle;
+            running
+        } else {
             let raw = self.backend.run(sql, true);
             return match raw {
                 Ok(raw) => Ok(QueryResult::from(raw)),
@@ -276,7 +285,7 @@ impl Session {
                     Err(e.into())
                 }
             };
-        }
+        };
         let (begin, commit, rollback) = match self.tx {
             TxState::Idle => (
                 "BEGIN".to_string(),
@@ -391,6 +400,21 @@ impl Session {
         Ok((result, events))
     }
 
+    /// 25006 (the statement refused, a transaction aborted) when the
+    /// tenant's writes are stopped.
+    fn refuse_if_stopped(&mut self) -> Result<(), Error> {
+        if let Some(tenant) = self
+            .tenant
+            .as_ref()
+            .filter(|t| self.engine.writes_stopped(t))
+        {
+            let tenant = tenant.clone();
+            self.fail_in_transaction();
+            return Err(Error::WritesStopped { tenant });
+        }
+        Ok(())
+    }
+
     /// A failed statement inside a user's transaction aborts it, as on
     /// PostgreSQL.
     fn fail_in_transaction(&mut self) {
@@ -432,7 +456,21 @@ impl Session {
                 if self.tx == TxState::Idle {
                     return Ok(());
                 }
+                let gate = self.engine.write_gate();
+                let _running = gate.read().unwrap_or_else(PoisonError::into_inner);
+                // A transaction that wrote does not commit once the
+                // tenant's writes are stopped: it rolls back.
+                if *control == Transaction::Commit && self.wrote {
+                    let _ = self.refuse_if_stopped();
+                }
                 let commit = *control == Transaction::Commit && self.tx == TxState::Open;
+                let refused = *control == Transaction::Commit
+                    && self.wrote
+                    && self
+                        .tenant
+                        .as_ref()
+                        .is_some_and(|t| self.engine.writes_stopped(t));
+                self.wrote = false;
                 let result = self
                     .backend
                     .batch(if commit { "COMMIT" } else { "ROLLBACK" });
@@ -440,6 +478,11 @@ impl Session {
                 self.savepoints.clear();
                 self.tx = TxState::Idle;
                 result?;
+                if refused {
+                    return Err(Error::WritesStopped {
+                        tenant: self.tenant.clone().unwrap_or_default(),
+                    });
+                }
                 if commit {
                     self.deliver(pending);
                 }

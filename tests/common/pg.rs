@@ -13,13 +13,19 @@ use rampart::lang::print::format_timestamp;
 /// The superuser URL of the test server, or `None` (with a note) to skip.
 /// Under `CI=true` a missing server is a failure, not a skip.
 pub fn server_url() -> Option<String> {
-    match std::env::var("RAMPART_PG_URL") {
+    server_url_in("RAMPART_PG_URL")
+}
+
+/// [`server_url`] for the server named by the environment variable `var`
+/// (`RAMPART_PG_URL_2`: the second cluster).
+pub fn server_url_in(var: &str) -> Option<String> {
+    match std::env::var(var) {
         Ok(url) if !url.is_empty() => Some(url),
         _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("RAMPART_PG_URL not set under CI=true: the PostgreSQL tests must run in CI")
+            panic!("{var} not set under CI=true: the PostgreSQL tests must run in CI")
         }
         _ => {
-            eprintln!("skipped: RAMPART_PG_URL not set");
+            eprintln!("skipped: {var} not set");
             None
         }
     }
@@ -29,6 +35,8 @@ pub fn server_url() -> Option<String> {
 /// tests run in parallel; both are dropped when this is.
 pub struct TestDb {
     server: Config,
+    /// The server's URL as given.
+    server_url: String,
     pub name: String,
     /// A `NOSUPERUSER NOBYPASSRLS` login role, granted nothing yet.
     pub role: String,
@@ -50,11 +58,17 @@ fn unique_suffix() -> String {
 impl TestDb {
     /// `None` when the tests are skipped (see [`server_url`]).
     pub fn create() -> Option<TestDb> {
-        let url = server_url()?;
-        let server: Config = url.parse().expect("RAMPART_PG_URL is not a PostgreSQL URL");
+        TestDb::create_in("RAMPART_PG_URL")
+    }
+
+    /// A fresh database on the server named by the environment variable `var`.
+    pub fn create_in(var: &str) -> Option<TestDb> {
+        let url = server_url_in(var)?;
+        let server: Config = url.parse().expect("not a PostgreSQL URL");
         let suffix = unique_suffix();
         let db = TestDb {
             server,
+            server_url: url,
             name: format!("rampart_t_{suffix}"),
             role: format!("rampart_u_{suffix}"),
         };
@@ -72,6 +86,14 @@ impl TestDb {
                 .expect("cannot create the test database");
         }
         Some(db)
+    }
+
+    /// The superuser's URL of the test database (the server's URL with its
+    /// database name replaced).
+    pub fn url(&self) -> String {
+        let base = self.server_url.split('?').next().unwrap_or_default();
+        let (server, _) = base.rsplit_once('/').expect("the URL names a database");
+        format!("{server}/{}", self.name)
     }
 
     /// A connection to the test database as the superuser.
