@@ -12,12 +12,14 @@ use lru::LruCache;
 use crate::engine::{Context, Engine};
 use crate::error::{DatabaseError, Error};
 use crate::lang::model::Value;
+use crate::policy::quota::ResolvedLimits;
 use crate::quota::QuotaStore;
 use crate::sql::rewrite::{
     rewrite_with, violation_in_message, PlanKind, RewriteOptions, Rewritten, StatementPlan,
     Transaction,
 };
 
+use super::usage::{ensure_accounting, lock_tenant, storage_refusal, tenant_bytes};
 use super::{Backend, RawResult, SqlValue};
 
 /// How many rewritten statements a session remembers.
@@ -117,6 +119,15 @@ pub struct Session {
     savepoints: Vec<(String, usize)>,
     /// The connection slot this session holds, given back on drop.
     slot: Option<ConnectionSlot>,
+    /// The tenant's limits (`None` without a tenant).
+    limits: Option<ResolvedLimits>,
+    /// Storage accounting, per declared table (by index): whether its
+    /// triggers are known to be in place (`Some(counted)`) on this
+    /// connection, as committed.
+    accounting: Vec<Option<bool>>,
+    /// Tables whose accounting this open user transaction installed: known
+    /// once it commits, forgotten if it rolls back.
+    accounting_pending: Vec<(usize, bool)>,
 }
 
 /// A connection slot taken from the engine's quota store.
@@ -138,7 +149,8 @@ impl Engine {
     /// (re)registered with the quota store first, so a reloaded policy set's
     /// limits apply from its next session on.
     pub fn connect(&self, ctx: Context, backend: Box<dyn Backend>) -> Result<Session, Error> {
-        let (values, tenant, slot) = admit(self, &ctx)?;
+        let (values, tenant, slot, limits) = admit(self, &ctx)?;
+        let tables = self.policy_set().tables.len();
         Ok(Session {
             engine: self.clone(),
             context: ctx,
@@ -151,13 +163,21 @@ impl Engine {
             pending: Vec::new(),
             savepoints: Vec::new(),
             slot,
+            limits,
+            accounting: vec![None; tables],
+            accounting_pending: Vec::new(),
         })
     }
 }
 
-/// What admitting a context gives: its values, its tenant id and a
-/// connection slot of that tenant.
-type Admission = (Vec<Value>, Option<String>, Option<ConnectionSlot>);
+/// What admitting a context gives: its values, its tenant id, a connection
+/// slot of that tenant and its limits.
+type Admission = (
+    Vec<Value>,
+    Option<String>,
+    Option<ConnectionSlot>,
+    Option<ResolvedLimits>,
+);
 
 /// The context's values, its tenant id and a connection slot of that
 /// tenant (its limits registered first).
@@ -165,7 +185,7 @@ fn admit(engine: &Engine, ctx: &Context) -> Result<Admission, Error> {
     let values = engine.context_values(ctx)?;
     let set = engine.policy_set();
     let Some(id) = crate::policy::quota::tenant_id(set, &values) else {
-        return Ok((values, None, None));
+        return Ok((values, None, None, None));
     };
     let resolved = crate::policy::quota::resolve(set, &values);
     let store = Arc::clone(engine.quota_store());
@@ -175,7 +195,7 @@ fn admit(engine: &Engine, ctx: &Context) -> Result<Admission, Error> {
         store,
         tenant: id.clone(),
     };
-    Ok((values, Some(id), Some(slot)))
+    Ok((values, Some(id), Some(slot), Some(resolved)))
 }
 
 impl Session {
@@ -295,8 +315,9 @@ impl Session {
                 ),
             ),
         };
+        let pending_before = self.accounting_pending.len();
         self.backend.batch(&begin)?;
-        let outcome = self.run_write(sql, plan).map_err(violation);
+        let outcome = self.run_counted_write(sql, plan).map_err(violation);
         let outcome = match outcome {
             Ok(done) => self
                 .backend
@@ -308,6 +329,7 @@ impl Session {
         match outcome {
             Ok((result, events)) => {
                 self.deliver(events);
+                self.settle_accounting();
                 Ok(result)
             }
             Err(e) => {
@@ -315,7 +337,65 @@ impl Session {
                 // connection is gone and the database has undone it.
                 let _ = self.backend.batch(&rollback);
                 self.fail_in_transaction();
+                self.forget_accounting(pending_before);
                 Err(e)
+            }
+        }
+    }
+
+    /// Runs a write with its storage accounting: the target table's
+    /// triggers made sure of (once per connection), the tenant's usage row
+    /// locked for the transaction, and the storage rule applied to what the
+    /// write added (`usage::storage_refusal`). Inside the statement's
+    /// transaction, so a refusal leaves nothing written and nothing counted.
+    fn run_counted_write(
+        &mut self,
+        sql: &str,
+        plan: &StatementPlan,
+    ) -> Result<(QueryResult, Vec<ChangeEvent>), Error> {
+        let set = self.engine.policy_set();
+        let index = plan
+            .table
+            .as_deref()
+            .and_then(|name| set.tables.iter().position(|t| t.name.to_string() == name));
+        let counted = match index {
+            None => false,
+            Some(i) => match self.accounting.get(i).copied().flatten() {
+                Some(counted) => counted,
+                None => {
+                    let counted = ensure_accounting(set, i, self.backend.as_mut())?;
+                    self.accounting_pending.push((i, counted));
+                    counted
+                }
+            },
+        };
+        let (Some(tenant), Some(limits), true) = (&self.tenant, &self.limits, counted) else {
+            return self.run_write(sql, plan);
+        };
+        let tenant = tenant.clone();
+        let storage = limits.limits.storage;
+        let before = lock_tenant(self.backend.as_mut(), &tenant, limits)?;
+        let done = self.run_write(sql, plan)?;
+        if let Some(limit) = storage {
+            if before >= limit && plan.kind != PlanKind::Delete {
+                let after = tenant_bytes(self.backend.as_mut(), &tenant)?;
+                if let Some(refused) = storage_refusal(&tenant, before, after, limit) {
+                    return Err(refused.into());
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    /// Accounting installed by a statement that committed (on its own, or
+    /// with the user's transaction) is known from now on.
+    fn settle_accounting(&mut self) {
+        if self.tx != TxState::Idle {
+            return;
+        }
+        for (i, counted) in self.accounting_pending.drain(..) {
+            if let Some(slot) = self.accounting.get_mut(i) {
+                *slot = Some(counted);
             }
         }
     }
@@ -394,6 +474,12 @@ impl Session {
         Ok((result, events))
     }
 
+    /// Forgets accounting installed since `pending_before` entries, whose
+    /// transaction or savepoint was rolled back.
+    fn forget_accounting(&mut self, pending_before: usize) {
+        self.accounting_pending.truncate(pending_before);
+    }
+
     /// A failed statement inside a user's transaction aborts it, as on
     /// PostgreSQL.
     fn fail_in_transaction(&mut self) {
@@ -442,6 +528,11 @@ impl Session {
                 let pending = std::mem::take(&mut self.pending);
                 self.savepoints.clear();
                 self.tx = TxState::Idle;
+                if commit && result.is_ok() {
+                    self.settle_accounting();
+                } else {
+                    self.forget_accounting(0);
+                }
                 result?;
                 if commit {
                     self.deliver(pending);
@@ -478,6 +569,8 @@ impl Session {
                 if rollback {
                     let pending_at = self.savepoints.get(at).map_or(0, |(_, n)| *n);
                     self.pending.truncate(pending_at);
+                    // What the rolled-back part installed may be gone.
+                    self.forget_accounting(0);
                     self.savepoints.truncate(at + 1);
                     self.tx = TxState::Open;
                 } else {
@@ -498,10 +591,11 @@ impl Session {
                 "cannot switch context inside a transaction",
             )));
         }
-        let (values, tenant, slot) = admit(&self.engine, &ctx)?;
+        let (values, tenant, slot, limits) = admit(&self.engine, &ctx)?;
         self.values = values;
         self.tenant = tenant;
         self.slot = slot;
+        self.limits = limits;
         self.context = ctx;
         self.rewrites.clear();
         Ok(())
