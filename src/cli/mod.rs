@@ -13,6 +13,7 @@ mod rewrite_cmd;
 mod run_cmd;
 mod shell_cmd;
 mod table;
+mod usage_cmd;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -55,6 +56,8 @@ pub enum Command {
     Demo(demo_cmd::DemoArgs),
     /// An interactive prompt running SQL as a context
     Shell(shell_cmd::ShellArgs),
+    /// Print each tenant's quota limits and stored bytes (`--recompute` rebuilds usage first)
+    Usage(usage_cmd::UsageArgs),
 }
 
 /// How diagnostics are printed on stderr.
@@ -79,5 +82,6 @@ pub fn run(cli: Cli) -> u8 {
         Command::Run(args) => run_cmd::run(&args),
         Command::Demo(args) => demo_cmd::run(&args),
         Command::Shell(args) => shell_cmd::run(&args),
+        Command::Usage(args) => usage_cmd::run(&args),
     }
 }

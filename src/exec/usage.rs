@@ -164,7 +164,10 @@ type UsageRow = (String, u64, Option<String>);
 
 /// Every row of `rampart_usage` (none when it does not exist yet).
 fn usage_rows(backend: &mut dyn Backend) -> Result<Vec<UsageRow>, Error> {
-    backend.batch(&sql::create_usage_table(backend.dialect()))?;
+    let exists = backend.run(&sql::usage_table_exists(backend.dialect()), true)?;
+    if exists.rows.is_empty() {
+        return Ok(Vec::new());
+    }
     let raw = backend.run(&sql::all_usage(), true)?;
     Ok(raw
         .rows

@@ -273,6 +273,16 @@ pub fn tenant_bytes(tenant: &str) -> String {
     )
 }
 
+/// One row when `rampart_usage` exists, none otherwise.
+pub fn usage_table_exists(dialect: Dialect) -> String {
+    match dialect {
+        Dialect::Postgres => format!("SELECT 1 WHERE to_regclass('{USAGE_TABLE}') IS NOT NULL"),
+        Dialect::Sqlite => {
+            format!("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '{USAGE_TABLE}'")
+        }
+    }
+}
+
 /// Every usage row: `(tenant, bytes, limits)`, by tenant.
 pub fn all_usage() -> String {
     format!("SELECT tenant, bytes, limits FROM {USAGE_TABLE} ORDER BY tenant")
