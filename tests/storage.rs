@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use rampart::exec::pg::PostgresBackend;
 use rampart::exec::{open, Backend, SqlValue};
+use rampart::quota::{InProcessStore, ManualClock};
 use rampart::sql::schema::create_tables;
 use rampart::{Context, Dialect, Engine, Session};
 
@@ -412,7 +413,7 @@ fn usage_matches_recompute(db: &Db, seed: u64) {
     let mut refusals = BTreeMap::<String, usize>::new();
     for _ in 0..100 {
         // `tiny` half the time, so that it reaches its limit.
-        let session = &mut sessions[(choices.below(4) as usize).min(2)];
+        let session = &mut sessions[usize::try_from(choices.below(4)).unwrap().min(2)];
         for sql in choices.statement() {
             if let Err(e) = session.execute(&sql) {
                 *refusals.entry(e.sqlstate().to_string()).or_default() += 1;
@@ -483,4 +484,61 @@ fn postgres_recompute_repairs_drift() {
     if let Some(db) = postgres() {
         recompute_repairs_drift(&db);
     }
+}
+
+/// `Engine::quota_usage`: the limits, connection slots taken, the rate
+/// limiter's burst left and the stored bytes, as they change.
+#[test]
+fn quota_usage_reports_limits_and_current_use() {
+    let clock = Arc::new(ManualClock::new(0));
+    let engine = Engine::from_source(
+        "q.policy",
+        &POLICY.replace(
+            "tier roomy { storage 1 MB }",
+            "tier roomy { connections 3; qps 4; storage 1 MB }",
+        ),
+    )
+    .unwrap()
+    .with_quota_store(Arc::new(InProcessStore::with_clock(Arc::clone(&clock))));
+    let db = Db { engine, ..sqlite() };
+    let mut probe = (db.connect)();
+    let unknown = db.engine.quota_usage("acme", probe.as_mut()).unwrap();
+    assert_eq!(
+        (unknown.limits, unknown.connections, unknown.storage_bytes),
+        (None, None, 0)
+    );
+    let mut bob = db.session("acme", "pro", "bob");
+    let eve = db.session("acme", "pro", "eve");
+    bob.execute("INSERT INTO orders (id, amount) VALUES (1, 1)")
+        .unwrap();
+    let usage = db.engine.quota_usage("acme", probe.as_mut()).unwrap();
+    let limits = usage.limits.unwrap();
+    assert_eq!(
+        (
+            limits.connections,
+            limits.qps,
+            limits.storage,
+            limits.max_rows
+        ),
+        (Some(3), Some(4), Some(1 << 20), None)
+    );
+    assert_eq!(usage.tier.as_deref(), Some("roomy"));
+    assert_eq!(usage.connections, Some(2));
+    assert_eq!(
+        usage.queries_available,
+        Some(3),
+        "one query of a burst of 4"
+    );
+    assert_eq!(usage.storage_bytes, 47);
+    drop(eve);
+    bob.execute("SELECT 1").unwrap();
+    let usage = db.engine.quota_usage("acme", probe.as_mut()).unwrap();
+    assert_eq!(
+        (usage.connections, usage.queries_available),
+        (Some(1), Some(2))
+    );
+    // Half a second later, two more queries fit (one every 250 ms).
+    clock.advance(std::time::Duration::from_millis(500));
+    let usage = db.engine.quota_usage("acme", probe.as_mut()).unwrap();
+    assert_eq!(usage.queries_available, Some(4));
 }
