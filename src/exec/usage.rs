@@ -73,6 +73,21 @@ impl Engine {
     /// one transaction that keeps writers out, and returns `(tenant, bytes)`
     /// for every tenant with a usage row. Installs the accounting first
     /// ([`Engine::prepare_usage`]).
+    ///
+    /// ```
+    /// let engine = rampart::Engine::from_source("notes.policy", r#"
+    ///     context tenant { id: text }
+    ///     table notes { tenant_id: text = tenant.id, body: text }
+    ///     policy isolation on notes using tenant_id == tenant.id;
+    /// "#)?;
+    /// let mut backend = rampart::exec::open("sqlite::memory:")?;
+    /// // Rows written before any accounting was installed: not counted yet.
+    /// backend.batch("CREATE TABLE notes (tenant_id TEXT, body TEXT);
+    ///                INSERT INTO notes VALUES ('acme', 'a'), ('globex', 'bc')")?;
+    /// let usage = engine.recompute_usage(backend.as_mut())?;
+    /// assert_eq!(usage, vec![("acme".into(), 24 + 4 + 1), ("globex".into(), 24 + 6 + 2)]);
+    /// # Ok::<(), rampart::Error>(())
+    /// ```
     pub fn recompute_usage(&self, backend: &mut dyn Backend) -> Result<Vec<(String, u64)>, Error> {
         self.prepare_usage(backend)?;
         let dialect = backend.dialect();
@@ -133,6 +148,26 @@ impl Engine {
 
     /// [`Engine::quota_usage`] for every tenant with a row in
     /// `rampart_usage`, by tenant id.
+    ///
+    /// ```
+    /// let engine = rampart::Engine::from_source("notes.policy", r#"
+    ///     context tenant { id: text }
+    ///     table notes { tenant_id: text = tenant.id, body: text }
+    ///     policy isolation on notes using tenant_id == tenant.id;
+    /// "#)?;
+    /// let mut backend = rampart::exec::open("sqlite::memory:")?;
+    /// backend.batch("CREATE TABLE notes (tenant_id TEXT, body TEXT)")?;
+    /// assert!(engine.all_quota_usage(backend.as_mut())?.is_empty());
+    /// let ctx = |id: &str| rampart::Context::from_json(&format!(r#"{{"tenant": {{"id": "{id}"}}}}"#));
+    /// let mut session = engine.connect(ctx("b")?, backend)?;
+    /// session.execute("INSERT INTO notes (body) VALUES ('x')")?;
+    /// session.switch_context(ctx("a")?)?;
+    /// session.execute("INSERT INTO notes (body) VALUES ('yy')")?;
+    /// let usage = engine.all_quota_usage(session.backend_mut())?;
+    /// let bytes: Vec<(&str, u64)> = usage.iter().map(|u| (u.tenant.as_str(), u.storage_bytes)).collect();
+    /// assert_eq!(bytes, [("a", 24 + 1 + 2), ("b", 24 + 1 + 1)]);
+    /// # Ok::<(), rampart::Error>(())
+    /// ```
     pub fn all_quota_usage(&self, backend: &mut dyn Backend) -> Result<Vec<QuotaUsage>, Error> {
         Ok(usage_rows(backend)?
             .into_iter()

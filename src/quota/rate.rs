@@ -112,6 +112,14 @@ impl Gcra {
     /// How many queries [`Gcra::check`] would admit at `now_nanos` one after
     /// the other (the burst left), without admitting any; `None` when
     /// unlimited.
+    ///
+    /// ```
+    /// use rampart::quota::{Gcra, RateLimit};
+    /// let gcra = Gcra::new(RateLimit::from_qps(Some(10)));
+    /// assert_eq!(gcra.available(0), Some(10));
+    /// gcra.check(0).unwrap();
+    /// assert_eq!(gcra.available(0), Some(9));
+    /// ```
     pub fn available(&self, now_nanos: u64) -> Option<u64> {
         let limit = self.limit();
         if limit == RateLimit::UNLIMITED {

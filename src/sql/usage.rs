@@ -69,6 +69,18 @@ pub fn table_name(table: &Table) -> String {
 
 /// The size of the row `row` (an alias, `NEW`, `OLD`) of `table`, as an
 /// integer SQL expression (see the module comment).
+///
+/// ```
+/// let engine = rampart::Engine::from_source("t.policy",
+///     "table t { n: int, s: text?, b: bool }")?;
+/// let table = &engine.policy_set().tables[0];
+/// assert_eq!(
+///     rampart::sql::usage::row_size(table, "r", rampart::Dialect::Postgres),
+///     "24 + CASE WHEN r.\"n\" IS NULL THEN 0 ELSE 8 END + coalesce(octet_length(r.\"s\"), 0) \
+///      + CASE WHEN r.\"b\" IS NULL THEN 0 ELSE 1 END"
+/// );
+/// # Ok::<(), rampart::Error>(())
+/// ```
 pub fn row_size(table: &Table, row: &str, dialect: Dialect) -> String {
     let mut terms = vec![ROW_HEADER_BYTES.to_string()];
     for column in &table.columns {
