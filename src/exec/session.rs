@@ -19,7 +19,7 @@ use crate::sql::rewrite::{
     Transaction,
 };
 
-use super::usage::{ensure_accounting, lock_tenant, storage_refusal, tenant_bytes};
+use super::usage::{check_storage, lock_tenant, Accounting};
 use super::{Backend, RawResult, SqlValue};
 
 /// How many rewritten statements a session remembers.
@@ -121,13 +121,8 @@ pub struct Session {
     slot: Option<ConnectionSlot>,
     /// The tenant's limits (`None` without a tenant).
     limits: Option<ResolvedLimits>,
-    /// Storage accounting, per declared table (by index): whether its
-    /// triggers are known to be in place (`Some(counted)`) on this
-    /// connection, as committed.
-    accounting: Vec<Option<bool>>,
-    /// Tables whose accounting this open user transaction installed: known
-    /// once it commits, forgotten if it rolls back.
-    accounting_pending: Vec<(usize, bool)>,
+    /// Which tables' storage accounting is known to be in place.
+    accounting: Accounting,
 }
 
 /// A connection slot taken from the engine's quota store.
@@ -164,8 +159,7 @@ impl Engine {
             savepoints: Vec::new(),
             slot,
             limits,
-            accounting: vec![None; tables],
-            accounting_pending: Vec::new(),
+            accounting: Accounting::new(tables),
         })
     }
 }
@@ -315,7 +309,7 @@ impl Session {
                 ),
             ),
         };
-        let pending_before = self.accounting_pending.len();
+        let pending_before = self.accounting.pending();
         self.backend.batch(&begin)?;
         let outcome = self.run_counted_write(sql, plan).map_err(violation);
         let outcome = match outcome {
@@ -329,7 +323,9 @@ impl Session {
         match outcome {
             Ok((result, events)) => {
                 self.deliver(events);
-                self.settle_accounting();
+                if self.tx == TxState::Idle {
+                    self.accounting.settle();
+                }
                 Ok(result)
             }
             Err(e) => {
@@ -337,67 +333,36 @@ impl Session {
                 // connection is gone and the database has undone it.
                 let _ = self.backend.batch(&rollback);
                 self.fail_in_transaction();
-                self.forget_accounting(pending_before);
+                self.accounting.forget(pending_before);
                 Err(e)
             }
         }
     }
 
     /// Runs a write with its storage accounting: the target table's
-    /// triggers made sure of (once per connection), the tenant's usage row
-    /// locked for the transaction, and the storage rule applied to what the
-    /// write added (`usage::storage_refusal`). Inside the statement's
-    /// transaction, so a refusal leaves nothing written and nothing counted.
+    /// triggers made sure of, the tenant's usage row locked, and the storage
+    /// rule applied to what the write added (`usage::check_storage`), all
+    /// inside the statement's transaction: a refusal leaves nothing written
+    /// and nothing counted.
     fn run_counted_write(
         &mut self,
         sql: &str,
         plan: &StatementPlan,
     ) -> Result<(QueryResult, Vec<ChangeEvent>), Error> {
-        let set = self.engine.policy_set();
-        let index = plan
-            .table
-            .as_deref()
-            .and_then(|name| set.tables.iter().position(|t| t.name.to_string() == name));
-        let counted = match index {
-            None => false,
-            Some(i) => match self.accounting.get(i).copied().flatten() {
-                Some(counted) => counted,
-                None => {
-                    let counted = ensure_accounting(set, i, self.backend.as_mut())?;
-                    self.accounting_pending.push((i, counted));
-                    counted
-                }
-            },
-        };
+        let counted = self.accounting.prepare(
+            self.engine.policy_set(),
+            plan.table.as_deref(),
+            self.backend.as_mut(),
+        )?;
         let (Some(tenant), Some(limits), true) = (&self.tenant, &self.limits, counted) else {
             return self.run_write(sql, plan);
         };
-        let tenant = tenant.clone();
-        let storage = limits.limits.storage;
+        let (tenant, storage) = (tenant.clone(), limits.limits.storage);
         let before = lock_tenant(self.backend.as_mut(), &tenant, limits)?;
         let done = self.run_write(sql, plan)?;
-        if let Some(limit) = storage {
-            if before >= limit && plan.kind != PlanKind::Delete {
-                let after = tenant_bytes(self.backend.as_mut(), &tenant)?;
-                if let Some(refused) = storage_refusal(&tenant, before, after, limit) {
-                    return Err(refused.into());
-                }
-            }
-        }
+        let adds = plan.kind != PlanKind::Delete;
+        check_storage(self.backend.as_mut(), &tenant, before, storage, adds)?;
         Ok(done)
-    }
-
-    /// Accounting installed by a statement that committed (on its own, or
-    /// with the user's transaction) is known from now on.
-    fn settle_accounting(&mut self) {
-        if self.tx != TxState::Idle {
-            return;
-        }
-        for (i, counted) in self.accounting_pending.drain(..) {
-            if let Some(slot) = self.accounting.get_mut(i) {
-                *slot = Some(counted);
-            }
-        }
     }
 
     /// Runs a write, verifies its appended checks and strips them.
@@ -474,12 +439,6 @@ impl Session {
         Ok((result, events))
     }
 
-    /// Forgets accounting installed since `pending_before` entries, whose
-    /// transaction or savepoint was rolled back.
-    fn forget_accounting(&mut self, pending_before: usize) {
-        self.accounting_pending.truncate(pending_before);
-    }
-
     /// A failed statement inside a user's transaction aborts it, as on
     /// PostgreSQL.
     fn fail_in_transaction(&mut self) {
@@ -529,9 +488,9 @@ impl Session {
                 self.savepoints.clear();
                 self.tx = TxState::Idle;
                 if commit && result.is_ok() {
-                    self.settle_accounting();
+                    self.accounting.settle();
                 } else {
-                    self.forget_accounting(0);
+                    self.accounting.forget(0);
                 }
                 result?;
                 if commit {
@@ -570,7 +529,7 @@ impl Session {
                     let pending_at = self.savepoints.get(at).map_or(0, |(_, n)| *n);
                     self.pending.truncate(pending_at);
                     // What the rolled-back part installed may be gone.
-                    self.forget_accounting(0);
+                    self.accounting.forget(0);
                     self.savepoints.truncate(at + 1);
                     self.tx = TxState::Open;
                 } else {

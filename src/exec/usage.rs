@@ -246,7 +246,7 @@ fn table_exists(set: &PolicySet, index: usize, backend: &mut dyn Backend) -> boo
 /// Installs the accounting triggers of the declared table `index` if it is
 /// counted and they are missing or out of date. Returns whether it is
 /// counted.
-pub(super) fn ensure_accounting(
+fn ensure_accounting(
     set: &PolicySet,
     index: usize,
     backend: &mut dyn Backend,
@@ -278,7 +278,7 @@ pub(super) fn ensure_accounting(
 }
 
 /// The limits a tenant writes under, as recorded in `rampart_usage`.
-pub(super) fn limits_json(resolved: &ResolvedLimits) -> String {
+fn limits_json(resolved: &ResolvedLimits) -> String {
     serde_json::json!({
         "tier": resolved.tier,
         "connections": resolved.limits.connections,
@@ -325,7 +325,7 @@ pub(super) fn lock_tenant(
 }
 
 /// `tenant`'s bytes now, in the current transaction.
-pub(super) fn tenant_bytes(backend: &mut dyn Backend, tenant: &str) -> Result<u64, Error> {
+fn tenant_bytes(backend: &mut dyn Backend, tenant: &str) -> Result<u64, Error> {
     let raw = backend.run(&sql::tenant_bytes(tenant), true)?;
     Ok(first_bytes(&raw.rows))
 }
@@ -334,16 +334,95 @@ fn first_bytes(rows: &[Vec<SqlValue>]) -> u64 {
     rows.first().and_then(|row| row.first()).map_or(0, as_bytes)
 }
 
+/// Which declared tables' accounting triggers a session knows to be in
+/// place on its connection, so that it makes sure of each table once.
+#[derive(Debug)]
+pub(super) struct Accounting {
+    /// Per declared table (by index): `Some(counted)` once known, as
+    /// committed.
+    known: Vec<Option<bool>>,
+    /// Tables made sure of in the open transaction: known once it commits,
+    /// forgotten if it rolls back (the DDL is undone with it).
+    pending: Vec<(usize, bool)>,
+}
+
+impl Accounting {
+    pub(super) fn new(tables: usize) -> Accounting {
+        Accounting {
+            known: vec![None; tables],
+            pending: Vec::new(),
+        }
+    }
+
+    /// Whether writes to the declared table `name` are counted, installing
+    /// its triggers first if this connection has not made sure of them.
+    pub(super) fn prepare(
+        &mut self,
+        set: &PolicySet,
+        name: Option<&str>,
+        backend: &mut dyn Backend,
+    ) -> Result<bool, Error> {
+        let Some(index) =
+            name.and_then(|name| set.tables.iter().position(|t| t.name.to_string() == name))
+        else {
+            return Ok(false);
+        };
+        if let Some(counted) = self.known.get(index).copied().flatten() {
+            return Ok(counted);
+        }
+        let counted = ensure_accounting(set, index, backend)?;
+        self.pending.push((index, counted));
+        Ok(counted)
+    }
+
+    /// How many tables are pending, to [`Accounting::forget`] back to.
+    pub(super) fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// The pending tables' accounting has committed.
+    pub(super) fn settle(&mut self) {
+        for (index, counted) in self.pending.drain(..) {
+            if let Some(known) = self.known.get_mut(index) {
+                *known = Some(counted);
+            }
+        }
+    }
+
+    /// What was installed since `pending` tables was rolled back.
+    pub(super) fn forget(&mut self, pending: usize) {
+        self.pending.truncate(pending);
+    }
+}
+
+/// Applies the storage rule after a write by `tenant` (usage `before` it,
+/// read by [`lock_tenant`]): refused when usage had reached `limit` and the
+/// write, one that can add data, added bytes.
+pub(super) fn check_storage(
+    backend: &mut dyn Backend,
+    tenant: &str,
+    before: u64,
+    limit: Option<u64>,
+    adds: bool,
+) -> Result<(), Error> {
+    let Some(limit) = limit else {
+        return Ok(());
+    };
+    if !adds || before < limit {
+        return Ok(());
+    }
+    let after = tenant_bytes(backend, tenant)?;
+    match storage_refusal(tenant, before, after, limit) {
+        Some(refused) => Err(refused.into()),
+        None => Ok(()),
+    }
+}
+
 /// The storage rule: a write that added bytes to `tenant` is refused (and
 /// rolled back by the caller) when usage had already reached the limit
 /// before it. The write that crosses the limit goes through; the next one
 /// that adds data is refused. Writes that free bytes always go on.
-pub(super) fn storage_refusal(
-    tenant: &str,
-    before: u64,
-    after: u64,
-    limit: u64,
-) -> Option<QuotaError> {
+fn storage_refusal(tenant: &str, before: u64, after: u64, limit: u64) -> Option<QuotaError> {
     (before >= limit && after > before).then(|| QuotaError::StorageFull {
         tenant: tenant.to_string(),
         used: before,
