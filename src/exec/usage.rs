@@ -260,7 +260,20 @@ fn ensure_accounting(
     match backend.dialect() {
         Dialect::Sqlite => backend.batch(&sql::sqlite_install(table, tenant))?,
         Dialect::Postgres => {
-            let (_, body) = sql::pg_function(table, tenant);
+            let schema = match backend.run("SELECT current_schema()", true)?.rows.first() {
+                Some(row) => match row.first() {
+                    Some(SqlValue::Text(schema)) => schema.clone(),
+                    _ => String::new(),
+                },
+                None => String::new(),
+            };
+            if schema.is_empty() {
+                return Err(Error::Database(DatabaseError::new(
+                    "3F000",
+                    "no schema to keep storage usage in: the search path names none that exists",
+                )));
+            }
+            let (_, body) = sql::pg_function(table, tenant, &schema);
             let installed = backend.run(&sql::pg_installed(table, tenant), true)?;
             let current = matches!(
                 installed.rows.as_slice(),
@@ -270,7 +283,7 @@ fn ensure_accounting(
                 )
             );
             if !current {
-                backend.batch(&sql::pg_install(table, tenant))?;
+                backend.batch(&sql::pg_install(table, tenant, &schema))?;
             }
         }
     }

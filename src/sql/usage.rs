@@ -105,13 +105,16 @@ fn row_tenant(table: &Table, tenant: usize, row: &str) -> String {
     format!("CAST({row}.{} AS text)", quote_ident(name))
 }
 
-/// The PostgreSQL trigger function counting `table`'s changes: its name and
-/// its body (compared with `pg_proc.prosrc` to tell whether it is current).
-pub fn pg_function(table: &Table, tenant: usize) -> (String, String) {
+/// The PostgreSQL trigger function counting `table`'s changes into
+/// `rampart_usage` of `schema` (the current schema where it is installed):
+/// its name and its body (compared with `pg_proc.prosrc` to tell whether it
+/// is current).
+pub fn pg_function(table: &Table, tenant: usize, schema: &str) -> (String, String) {
     let name = format!("rampart_usage_{}", table.name);
+    let usage = format!("{}.{USAGE_TABLE}", quote_ident(schema));
     let add = |rows: &str| {
         format!(
-            "    INSERT INTO {USAGE_TABLE} AS u (tenant, bytes)\n    \
+            "    INSERT INTO {usage} AS u (tenant, bytes)\n    \
              SELECT tenant, sum(bytes) FROM ({rows}) AS d\n    \
              WHERE tenant IS NOT NULL GROUP BY tenant ORDER BY tenant\n    \
              ON CONFLICT (tenant) DO UPDATE SET bytes = u.bytes + excluded.bytes;\n"
@@ -139,15 +142,17 @@ pub fn pg_function(table: &Table, tenant: usize) -> (String, String) {
 
 /// Installs (or replaces) the PostgreSQL trigger function and the three
 /// statement triggers counting `table`'s changes. The function runs as its
-/// owner (`SECURITY DEFINER`, with the search path it was created under),
-/// so that roles writing the table need no rights on `rampart_usage`.
-pub fn pg_install(table: &Table, tenant: usize) -> String {
-    let (function, body) = pg_function(table, tenant);
+/// owner (`SECURITY DEFINER`), so that roles writing the table need no
+/// rights on `rampart_usage`; it names `rampart_usage` with its schema and
+/// runs with the search path `pg_catalog, pg_temp`, so that no one can put
+/// another table or function in its way.
+pub fn pg_install(table: &Table, tenant: usize, schema: &str) -> String {
+    let (function, body) = pg_function(table, tenant, schema);
     let function = quote_ident(&function);
     let target = table_name(table);
     let mut sql = format!(
         "{};\nCREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql \
-         SECURITY DEFINER SET search_path FROM CURRENT AS $rampart${body}$rampart$;\n",
+         SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $rampart${body}$rampart$;\n",
         create_usage_table(Dialect::Postgres)
     );
     for (event, referencing) in [
@@ -171,7 +176,7 @@ pub fn pg_install(table: &Table, tenant: usize) -> String {
 /// function in the current schema (no row if none) and how many of its three
 /// triggers are on `table`; plus whether `rampart_usage` exists.
 pub fn pg_installed(table: &Table, tenant: usize) -> String {
-    let (function, _) = pg_function(table, tenant);
+    let (function, _) = pg_function(table, tenant, "");
     format!(
         "SELECT p.prosrc, (SELECT count(*) FROM pg_trigger g WHERE g.tgfoid = p.oid \
          AND g.tgrelid = to_regclass({relation}) AND g.tgname LIKE 'rampart\\_usage\\_%'), \
