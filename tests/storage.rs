@@ -564,3 +564,36 @@ fn quota_usage_reports_limits_and_current_use() {
     let usage = db.engine.quota_usage("acme", probe.as_mut()).unwrap();
     assert_eq!(usage.queries_available, Some(4));
 }
+
+/// A storage limit of 0 refuses the first write that adds data; a huge one
+/// never refuses.
+#[test]
+fn zero_and_huge_limits() {
+    let engine = Engine::from_source(
+        "z.policy",
+        &POLICY
+            .replace("tier small { storage 300 }", "tier small { storage 0 }")
+            .replace(
+                "tier roomy { storage 1 MB }",
+                "tier roomy { storage 8000000 TB }",
+            ),
+    )
+    .unwrap();
+    let db = Db { engine, ..sqlite() };
+    let mut ann = db.session("zero", "small", "ann");
+    let error = ann
+        .execute("INSERT INTO orders (id, amount) VALUES (1, 1)")
+        .unwrap_err();
+    assert_eq!(
+        (error.sqlstate(), error.to_string().as_str()),
+        (
+            "53100",
+            "storage full for tenant `zero`: 0 bytes used, the limit is 0"
+        )
+    );
+    assert!(db.orders().is_empty());
+    let mut bob = db.session("huge", "pro", "bob");
+    bob.execute("INSERT INTO orders (id, amount) VALUES (2, 1)")
+        .unwrap();
+    assert_eq!(db.counted(), db.expected());
+}
