@@ -267,3 +267,71 @@ fn shell_runs_sql_and_meta_commands_from_stdin() {
     assert!(stdout.contains("unknown command `\\bogus`"), "{stdout}");
     assert!(!stdout.contains("never"), "{stdout}");
 }
+
+#[test]
+fn usage_prints_limits_and_bytes_and_recomputes() {
+    let dir = tempfile::tempdir().unwrap();
+    // Rows written straight into the file are not counted (no triggers on
+    // that connection) until a recompute.
+    let db = database(dir.path());
+    let out = rampart(&[
+        "run",
+        "-p",
+        SAAS,
+        "-c",
+        ANN,
+        "--db",
+        &db,
+        "INSERT INTO orders (id, amount, status) VALUES (4, 5, 'open')",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+
+    // 24 a row + 8 (id) + 4 ('acme') + 3 ('ann') + 8 (amount) + 4 ('open').
+    let out = rampart(&["usage", "-p", SAAS, "--db", &db]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        " tenant | tier | storage_bytes | storage_limit | connections_limit | qps_limit | max_rows
+--------+------+---------------+---------------+-------------------+-----------+----------
+ acme   | pro  |            51 |  107374182400 |                50 |      2000 |   100000
+(1 row)
+"
+    );
+
+    let out = rampart(&[
+        "usage",
+        "-p",
+        SAAS,
+        "--db",
+        &db,
+        "--recompute",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{}", out.stdout);
+    assert_eq!(lines[0]["tenant"], "acme");
+    assert_eq!(lines[0]["storage_bytes"], 3 * 51);
+    assert_eq!(lines[0]["limits"]["qps"], 2000);
+    // globex never wrote through Rampart: its limits are not known here.
+    assert_eq!(lines[1]["tenant"], "globex");
+    assert_eq!(lines[1]["storage_bytes"], 53);
+    assert_eq!(lines[1]["limits"], serde_json::Value::Null);
+
+    let out = rampart(&["usage", "-p", SAAS, "--db", &db, "--tenant", "globex"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains(" globex | -    |            53 | unknown"),
+        "{}",
+        out.stdout
+    );
+
+    let out = rampart(&["usage", "-p", SAAS, "--db", "mysql://x"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+}

@@ -38,7 +38,7 @@ use std::sync::Arc;
 use rampart::exec::pg::PostgresBackend;
 use rampart::exec::{Backend, SqlValue};
 use rampart::lang::model::Limits;
-use rampart::quota::{QuotaError, QuotaStore};
+use rampart::quota::{QuotaError, QuotaState, QuotaStore};
 use rampart::sql::rewrite::{PlanKind, RewriteError};
 use rampart::{Context, Engine, Error, Session};
 
@@ -78,6 +78,9 @@ impl QuotaStore for Unlimited {
     }
     fn storage_used(&self, _: &str) -> Result<u64, QuotaError> {
         Ok(0)
+    }
+    fn state(&self, _: &str) -> Result<Option<QuotaState>, QuotaError> {
+        Ok(None)
     }
 }
 

@@ -384,7 +384,10 @@ fn redis_agrees_with_the_in_process_store() {
                     redis.release_connection(&tenant);
                 }
             }
+            // Introspection agrees too: limits, slots taken, burst left.
+            prop_assert_eq!(local.state(&tenant), redis.state(&tenant));
         }
+        prop_assert_eq!(redis.state("never-registered"), Ok(None));
         Ok(())
     });
     result.unwrap();

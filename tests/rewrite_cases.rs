@@ -111,7 +111,9 @@ fn tenant_rewriter_matches_uncached_rewrite() {
             continue;
         };
         for (name, sql) in cases.iter().chain(cases.iter().rev()) {
-            let uncached = engine.rewrite(&ctx, dialect, sql).map_err(|e| e.to_string());
+            let uncached = engine
+                .rewrite(&ctx, dialect, sql)
+                .map_err(|e| e.to_string());
             let cached = tenant
                 .rewrite(sql, Default::default())
                 .map(|r| r.sql)

@@ -14,6 +14,7 @@ mod rewrite_cmd;
 mod run_cmd;
 mod shell_cmd;
 mod table;
+mod usage_cmd;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -58,6 +59,8 @@ pub enum Command {
     Shell(shell_cmd::ShellArgs),
     /// Move one tenant's rows to another database: copy, verify, cut over, roll back
     Migrate(migrate_cmd::MigrateArgs),
+    /// Print each tenant's quota limits and stored bytes (`--recompute` rebuilds usage first)
+    Usage(usage_cmd::UsageArgs),
 }
 
 /// How diagnostics are printed on stderr.
@@ -83,5 +86,6 @@ pub fn run(cli: Cli) -> u8 {
         Command::Demo(args) => demo_cmd::run(&args),
         Command::Shell(args) => shell_cmd::run(&args),
         Command::Migrate(args) => migrate_cmd::run(&args),
+        Command::Usage(args) => usage_cmd::run(&args),
     }
 }

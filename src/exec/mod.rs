@@ -9,9 +9,11 @@ mod schema;
 pub mod session;
 pub mod sqlite;
 pub mod sqlite_functions;
+mod usage;
 mod value;
 
 pub use session::{ChangeEvent, Operation, QueryResult, Session};
+pub use usage::QuotaUsage;
 pub use value::SqlValue;
 
 use crate::error::DatabaseError;

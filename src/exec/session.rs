@@ -12,13 +12,17 @@ use lru::LruCache;
 use crate::engine::{Context, Engine};
 use crate::error::{DatabaseError, Error};
 use crate::lang::model::Value;
+use crate::policy::quota::ResolvedLimits;
 use crate::quota::QuotaStore;
 use crate::sql::rewrite::{
     violation_in_message, PlanKind, RewriteOptions, Rewritten, StatementPlan, TenantRewriter,
-    Transaction,
 };
+use crate::sql::Dialect;
 
+use super::usage::{check_storage, lock_tenant, Accounting};
 use super::{Backend, RawResult, SqlValue};
+
+mod transaction;
 
 /// How many rewritten statements a session remembers.
 const REWRITE_CACHE: NonZeroUsize = NonZeroUsize::MIN.saturating_add(255);
@@ -120,6 +124,10 @@ pub struct Session {
     slot: Option<ConnectionSlot>,
     /// Whether the open user transaction has run a write.
     wrote: bool,
+    /// The tenant's limits (`None` without a tenant).
+    limits: Option<ResolvedLimits>,
+    /// Which tables' storage accounting is known to be in place.
+    accounting: Accounting,
 }
 
 /// A connection slot taken from the engine's quota store.
@@ -141,7 +149,8 @@ impl Engine {
     /// (re)registered with the quota store first, so a reloaded policy set's
     /// limits apply from its next session on.
     pub fn connect(&self, ctx: Context, backend: Box<dyn Backend>) -> Result<Session, Error> {
-        let (values, tenant, slot) = admit(self, &ctx)?;
+        let (values, tenant, slot, limits) = admit(self, &ctx)?;
+        let tables = self.policy_set().tables.len();
         let rewriter =
             TenantRewriter::new(Arc::clone(self.policy_set_arc()), values, backend.dialect());
         Ok(Session {
@@ -157,13 +166,20 @@ impl Engine {
             savepoints: Vec::new(),
             slot,
             wrote: false,
+            limits,
+            accounting: Accounting::new(tables),
         })
     }
 }
 
-/// What admitting a context gives: its values, its tenant id and a
-/// connection slot of that tenant.
-type Admission = (Vec<Value>, Option<String>, Option<ConnectionSlot>);
+/// What admitting a context gives: its values, its tenant id, a connection
+/// slot of that tenant and its limits.
+type Admission = (
+    Vec<Value>,
+    Option<String>,
+    Option<ConnectionSlot>,
+    Option<ResolvedLimits>,
+);
 
 /// The context's values, its tenant id and a connection slot of that
 /// tenant (its limits registered first).
@@ -171,7 +187,7 @@ fn admit(engine: &Engine, ctx: &Context) -> Result<Admission, Error> {
     let values = engine.context_values(ctx)?;
     let set = engine.policy_set();
     let Some(id) = crate::policy::quota::tenant_id(set, &values) else {
-        return Ok((values, None, None));
+        return Ok((values, None, None, None));
     };
     let resolved = crate::policy::quota::resolve(set, &values);
     let store = Arc::clone(engine.quota_store());
@@ -181,7 +197,7 @@ fn admit(engine: &Engine, ctx: &Context) -> Result<Admission, Error> {
         store,
         tenant: id.clone(),
     };
-    Ok((values, Some(id), Some(slot)))
+    Ok((values, Some(id), Some(slot), Some(resolved)))
 }
 
 impl Session {
@@ -287,8 +303,15 @@ impl Session {
             };
         };
         let (begin, commit, rollback) = match self.tx {
+            // SQLite: a deferred BEGIN would read first and then ask for the
+            // write lock, which SQLite refuses at once (SQLITE_BUSY, no
+            // waiting) when another connection is writing; IMMEDIATE waits
+            // for the lock up front, under the busy timeout.
             TxState::Idle => (
-                "BEGIN".to_string(),
+                match self.backend.dialect() {
+                    Dialect::Sqlite => "BEGIN IMMEDIATE".to_string(),
+                    Dialect::Postgres => "BEGIN".to_string(),
+                },
                 "COMMIT".to_string(),
                 "ROLLBACK".to_string(),
             ),
@@ -301,8 +324,9 @@ impl Session {
                 ),
             ),
         };
+        let pending_before = self.accounting.pending();
         self.backend.batch(&begin)?;
-        let outcome = self.run_write(sql, plan).map_err(violation);
+        let outcome = self.run_counted_write(sql, plan).map_err(violation);
         let outcome = match outcome {
             Ok(done) => self
                 .backend
@@ -314,6 +338,9 @@ impl Session {
         match outcome {
             Ok((result, events)) => {
                 self.deliver(events);
+                if self.tx == TxState::Idle {
+                    self.accounting.settle();
+                }
                 Ok(result)
             }
             Err(e) => {
@@ -321,9 +348,36 @@ impl Session {
                 // connection is gone and the database has undone it.
                 let _ = self.backend.batch(&rollback);
                 self.fail_in_transaction();
+                self.accounting.forget(pending_before);
                 Err(e)
             }
         }
+    }
+
+    /// Runs a write with its storage accounting: the target table's
+    /// triggers made sure of, the tenant's usage row locked, and the storage
+    /// rule applied to what the write added (`usage::check_storage`), all
+    /// inside the statement's transaction: a refusal leaves nothing written
+    /// and nothing counted.
+    fn run_counted_write(
+        &mut self,
+        sql: &str,
+        plan: &StatementPlan,
+    ) -> Result<(QueryResult, Vec<ChangeEvent>), Error> {
+        let counted = self.accounting.prepare(
+            self.engine.policy_set(),
+            plan.table.as_deref(),
+            self.backend.as_mut(),
+        )?;
+        let (Some(tenant), Some(limits), true) = (&self.tenant, &self.limits, counted) else {
+            return self.run_write(sql, plan);
+        };
+        let (tenant, storage) = (tenant.clone(), limits.limits.storage);
+        let before = lock_tenant(self.backend.as_mut(), &tenant, limits)?;
+        let done = self.run_write(sql, plan)?;
+        let adds = plan.kind != PlanKind::Delete;
+        check_storage(self.backend.as_mut(), &tenant, before, storage, adds)?;
+        Ok(done)
     }
 
     /// Runs a write, verifies its appended checks and strips them.
@@ -433,101 +487,6 @@ impl Session {
         }
     }
 
-    /// Transaction control, with PostgreSQL's answers where SQLite's differ.
-    fn transaction(&mut self, sql: &str, control: &Transaction) -> Result<(), Error> {
-        let outside = || {
-            Error::Database(DatabaseError::new(
-                "25P01",
-                format!(
-                    "{} can only be used in transaction blocks",
-                    sql_keyword(sql)
-                ),
-            ))
-        };
-        match control {
-            Transaction::Begin => {
-                // PostgreSQL only warns about a BEGIN inside a transaction.
-                if self.tx == TxState::Idle {
-                    self.backend.batch(sql)?;
-                    self.tx = TxState::Open;
-                }
-            }
-            Transaction::Commit | Transaction::Rollback => {
-                if self.tx == TxState::Idle {
-                    return Ok(());
-                }
-                let gate = self.engine.write_gate();
-                let _running = gate.read().unwrap_or_else(PoisonError::into_inner);
-                // A transaction that wrote does not commit once the
-                // tenant's writes are stopped: it rolls back.
-                if *control == Transaction::Commit && self.wrote {
-                    let _ = self.refuse_if_stopped();
-                }
-                let commit = *control == Transaction::Commit && self.tx == TxState::Open;
-                let refused = *control == Transaction::Commit
-                    && self.wrote
-                    && self
-                        .tenant
-                        .as_ref()
-                        .is_some_and(|t| self.engine.writes_stopped(t));
-                self.wrote = false;
-                let result = self
-                    .backend
-                    .batch(if commit { "COMMIT" } else { "ROLLBACK" });
-                let pending = std::mem::take(&mut self.pending);
-                self.savepoints.clear();
-                self.tx = TxState::Idle;
-                result?;
-                if refused {
-                    return Err(Error::WritesStopped {
-                        tenant: self.tenant.clone().unwrap_or_default(),
-                    });
-                }
-                if commit {
-                    self.deliver(pending);
-                }
-            }
-            Transaction::Savepoint(name) => {
-                match self.tx {
-                    TxState::Idle => return Err(outside()),
-                    TxState::Aborted => return Err(Error::TransactionAborted),
-                    TxState::Open => {}
-                }
-                self.backend.batch(sql)?;
-                self.savepoints.push((name.clone(), self.pending.len()));
-            }
-            Transaction::Release(name) | Transaction::RollbackTo(name) => {
-                if self.tx == TxState::Idle {
-                    return Err(outside());
-                }
-                let rollback = matches!(control, Transaction::RollbackTo(_));
-                if self.tx == TxState::Aborted && !rollback {
-                    return Err(Error::TransactionAborted);
-                }
-                let Some(at) = self.savepoints.iter().rposition(|(n, _)| n == name) else {
-                    self.fail_in_transaction();
-                    return Err(Error::Database(DatabaseError::new(
-                        "3B001",
-                        format!("savepoint \"{name}\" does not exist"),
-                    )));
-                };
-                if let Err(e) = self.backend.batch(sql) {
-                    self.fail_in_transaction();
-                    return Err(e.into());
-                }
-                if rollback {
-                    let pending_at = self.savepoints.get(at).map_or(0, |(_, n)| *n);
-                    self.pending.truncate(pending_at);
-                    self.savepoints.truncate(at + 1);
-                    self.tx = TxState::Open;
-                } else {
-                    self.savepoints.truncate(at);
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// Runs as `ctx` from now on, on the same connection: takes a slot of
     /// the new tenant first, so on failure (a quota, a bad context) the
     /// session stays as it was. Refused inside a transaction.
@@ -538,7 +497,7 @@ impl Session {
                 "cannot switch context inside a transaction",
             )));
         }
-        let (values, tenant, slot) = admit(&self.engine, &ctx)?;
+        let (values, tenant, slot, limits) = admit(&self.engine, &ctx)?;
         self.rewriter = TenantRewriter::new(
             Arc::clone(self.engine.policy_set_arc()),
             values,
@@ -546,6 +505,7 @@ impl Session {
         );
         self.tenant = tenant;
         self.slot = slot;
+        self.limits = limits;
         self.context = ctx;
         self.rewrites.clear();
         Ok(())
@@ -568,12 +528,4 @@ fn violation(error: Error) -> Error {
         }
     }
     error
-}
-
-/// `SAVEPOINT`, `RELEASE SAVEPOINT`, `ROLLBACK TO SAVEPOINT` for messages.
-fn sql_keyword(sql: &str) -> String {
-    sql.split_whitespace()
-        .take_while(|w| w.chars().all(|c| c.is_ascii_alphabetic()) && *w == w.to_ascii_uppercase())
-        .collect::<Vec<_>>()
-        .join(" ")
 }

@@ -53,4 +53,19 @@ pub trait QuotaStore: Send + Sync {
 
     /// The bytes stored now.
     fn storage_used(&self, tenant: &str) -> Result<u64, QuotaError>;
+
+    /// The limits of `tenant` and how much of them is in use now, for
+    /// introspection; `None` when the tenant was never registered.
+    fn state(&self, tenant: &str) -> Result<Option<QuotaState>, QuotaError>;
+}
+
+/// One tenant's limits and current use as a quota store counts them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QuotaState {
+    pub limits: Limits,
+    /// Connection slots taken (by every process sharing the store).
+    pub connections: u64,
+    /// Queries that would be admitted now, one after the other, without
+    /// waiting: the burst left. `None` when `qps` is unlimited.
+    pub queries_available: Option<u64>,
 }

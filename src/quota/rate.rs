@@ -109,6 +109,35 @@ impl Gcra {
         }
     }
 
+    /// How many queries [`Gcra::check`] would admit at `now_nanos` one after
+    /// the other (the burst left), without admitting any; `None` when
+    /// unlimited.
+    ///
+    /// ```
+    /// use rampart::quota::{Gcra, RateLimit};
+    /// let gcra = Gcra::new(RateLimit::from_qps(Some(10)));
+    /// assert_eq!(gcra.available(0), Some(10));
+    /// gcra.check(0).unwrap();
+    /// assert_eq!(gcra.available(0), Some(9));
+    /// ```
+    pub fn available(&self, now_nanos: u64) -> Option<u64> {
+        let limit = self.limit();
+        if limit == RateLimit::UNLIMITED {
+            return None;
+        }
+        if limit == RateLimit::ZERO {
+            return Some(0);
+        }
+        let interval = limit.interval();
+        let tolerance = (limit.0 >> 32).saturating_sub(1).saturating_mul(interval);
+        let now = now_nanos.max(self.seen.load(Ordering::Relaxed));
+        let ahead = self.tat.load(Ordering::Relaxed).saturating_sub(now);
+        Some(match tolerance.checked_sub(ahead) {
+            None => 0,
+            Some(room) => room / interval + 1,
+        })
+    }
+
     /// `now_nanos`, or the latest time seen if the clock went backwards.
     #[inline]
     fn monotonic(&self, now_nanos: u64) -> u64 {
@@ -145,5 +174,19 @@ mod tests {
             let granted = (0..qps + 10).filter(|_| gcra.check(5).is_ok()).count();
             assert_eq!(granted as u64, qps, "qps {qps}");
         }
+    }
+
+    #[test]
+    fn available_is_what_check_would_admit() {
+        let gcra = Gcra::new(RateLimit::from_qps(Some(4)));
+        assert_eq!(gcra.available(0), Some(4));
+        assert!(gcra.check(0).is_ok());
+        assert_eq!(gcra.available(0), Some(3));
+        while gcra.check(0).is_ok() {}
+        assert_eq!(gcra.available(0), Some(0));
+        // One interval (250 ms) later, one more fits.
+        assert_eq!(gcra.available(250_000_000), Some(1));
+        assert_eq!(Gcra::new(RateLimit::UNLIMITED).available(0), None);
+        assert_eq!(Gcra::new(RateLimit::ZERO).available(0), Some(0));
     }
 }

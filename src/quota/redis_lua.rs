@@ -99,6 +99,33 @@ return lost
 "
 );
 
+/// The burst left in `KEYS[1]`'s GCRA without admitting anything (as
+/// `rate::Gcra::available`): `{status, available}`, status 0 limited, 1
+/// unlimited, -1 unknown tenant.
+pub(super) const QPS_STATE: &str = concat!(
+    lua_now!(),
+    r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-1, 0} end
+local f = redis.call('HMGET', KEYS[1], 'qps', 'interval', 'seen_s', 'seen_ns', 'tat_s', 'tat_ns')
+if not f[1] then return {1, 0} end
+local qps = tonumber(f[1])
+if qps == 0 then return {0, 0} end
+local interval = tonumber(f[2])
+local seen_s, seen_ns = tonumber(f[3] or '0'), tonumber(f[4] or '0')
+if now_s < seen_s or (now_s == seen_s and now_ns <= seen_ns) then
+  now_s, now_ns = seen_s, seen_ns
+end
+local tolerance = (qps - 1) * interval
+local tat_s, tat_ns = tonumber(f[5] or '0'), tonumber(f[6] or '0')
+local ahead = 0
+if tat_s > now_s or (tat_s == now_s and tat_ns > now_ns) then
+  ahead = (tat_s - now_s) * 1000000000 + (tat_ns - now_ns)
+end
+if ahead > tolerance then return {0, 0} end
+return {0, math.floor((tolerance - ahead) / interval) + 1}
+"
+);
+
 /// The live slots of `KEYS[1]` (a tenant's slots).
 pub(super) const IN_USE: &str = concat!(
     lua_now!(),

@@ -30,7 +30,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use super::clock::{nanos, Clock};
 use super::rate::RateLimit;
 use super::redis_lua;
-use super::{QuotaError, QuotaStore};
+use super::{QuotaError, QuotaState, QuotaStore};
 use crate::lang::model::Limits;
 
 static CHECK_QPS: LazyLock<redis::Script> =
@@ -38,6 +38,8 @@ static CHECK_QPS: LazyLock<redis::Script> =
 static ACQUIRE: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(redis_lua::ACQUIRE));
 static HEARTBEAT: LazyLock<redis::Script> =
     LazyLock::new(|| redis::Script::new(redis_lua::HEARTBEAT));
+static QPS_STATE: LazyLock<redis::Script> =
+    LazyLock::new(|| redis::Script::new(redis_lua::QPS_STATE));
 static IN_USE: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(redis_lua::IN_USE));
 static ADD_STORAGE: LazyLock<redis::Script> =
     LazyLock::new(|| redis::Script::new(redis_lua::ADD_STORAGE));
@@ -433,5 +435,36 @@ impl QuotaStore for RedisStore {
             return Err(unknown(tenant));
         }
         Ok(used.unwrap_or(0))
+    }
+
+    fn state(&self, tenant: &str) -> Result<Option<QuotaState>, QuotaError> {
+        let shared = &self.shared;
+        let key = shared.key(tenant, "q");
+        let mut call = QPS_STATE.prepare_invoke();
+        call.key(&key);
+        shared.now_args(&mut call);
+        let (status, available): (i64, u64) = shared.with_connection(|c| call.invoke(c))?;
+        let queries_available = match status {
+            -1 => return Ok(None),
+            1 => None,
+            _ => Some(available),
+        };
+        type Fields = (Option<u64>, Option<u64>, Option<u64>, Option<u64>);
+        let (connections, qps, storage, max_rows): Fields = shared.with_connection(|c| {
+            redis::cmd("HMGET")
+                .arg(&key)
+                .arg(&["connections", "qps", "storage", "max_rows"])
+                .query(c)
+        })?;
+        Ok(Some(QuotaState {
+            limits: Limits {
+                connections,
+                qps,
+                storage,
+                max_rows,
+            },
+            connections: self.connections_in_use(tenant)?,
+            queries_available,
+        }))
     }
 }

@@ -11,7 +11,7 @@ use foldhash::fast::RandomState;
 use super::clock::{Clock, CoarseClock};
 use super::rate::{Gcra, RateLimit};
 use super::slots::{ConnectionPermit, ConnectionSlots};
-use super::{QuotaError, QuotaStore};
+use super::{QuotaError, QuotaState, QuotaStore};
 use crate::lang::model::Limits;
 
 const SHARDS: usize = 64;
@@ -229,5 +229,20 @@ impl<C: Clock> QuotaStore for InProcessStore<C> {
         self.with(tenant, |state| {
             Ok(state.storage_used.load(Ordering::Relaxed))
         })
+    }
+
+    fn state(&self, tenant: &str) -> Result<Option<QuotaState>, QuotaError> {
+        let state = self.with(tenant, |state| {
+            Ok(QuotaState {
+                limits: state.limits(),
+                connections: state.slots.in_use(),
+                queries_available: state.rate.available(self.clock.now_nanos()),
+            })
+        });
+        match state {
+            Ok(state) => Ok(Some(state)),
+            Err(QuotaError::UnknownTenant(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 }

@@ -7,6 +7,7 @@ pub mod rewrite;
 pub mod schema;
 mod settings;
 pub mod template;
+pub mod usage;
 
 pub use emit::{ContextSource, Emitter, Scope};
 

@@ -1,0 +1,444 @@
+//! Storage accounting on the database: installing the triggers that keep
+//! `rampart_usage` in step with the counted tables (`sql::usage` has the SQL
+//! and the size of a row), the storage check around a session's writes, the
+//! recompute by scanning, and `Engine::quota_usage` for introspection.
+
+use crate::engine::Engine;
+use crate::error::{DatabaseError, Error};
+use crate::lang::model::{Limits, PolicySet};
+use crate::policy::quota::ResolvedLimits;
+use crate::quota::QuotaError;
+use crate::sql::usage as sql;
+use crate::sql::Dialect;
+
+use super::{Backend, SqlValue};
+
+/// A tenant's quota limits and how much of them is used, as
+/// [`Engine::quota_usage`] reports them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuotaUsage {
+    pub tenant: String,
+    /// The limits in force: from the engine's quota store when a session of
+    /// the tenant registered them, else as recorded in `rampart_usage` at
+    /// the tenant's last write; `None` when neither knows them.
+    pub limits: Option<Limits>,
+    /// The tier those limits came from, when recorded.
+    pub tier: Option<String>,
+    /// Connection slots taken now; `None` when the quota store does not know
+    /// the tenant (no session of it since the store was made).
+    pub connections: Option<u64>,
+    /// Queries the rate limiter would admit now without waiting (the burst
+    /// left); `None` when unknown (as `connections`) or unlimited.
+    pub queries_available: Option<u64>,
+    /// Bytes the tenant's rows take in the counted tables (0 when none was
+    /// ever counted).
+    pub storage_bytes: u64,
+}
+
+impl Engine {
+    /// Creates `rampart_usage` and installs the triggers that count every
+    /// change to a counted table (see `sql::usage`: tables with a column
+    /// preset to `tenant.id`) in the same transaction as the change. On
+    /// PostgreSQL the triggers are persistent: call this once when deploying
+    /// (or let the first write to each table do it); on SQLite they are
+    /// `TEMP`, made per connection by each session on its first write to a
+    /// table. Tables missing from the database are skipped.
+    ///
+    /// ```
+    /// let engine = rampart::Engine::from_source("orders.policy", r#"
+    ///     context tenant { id: text }
+    ///     table orders { id: int, tenant_id: text = tenant.id, note: text? }
+    ///     policy isolation on orders using tenant_id == tenant.id;
+    /// "#)?;
+    /// let mut backend = rampart::exec::open("sqlite::memory:")?;
+    /// backend.batch("CREATE TABLE orders (id INTEGER, tenant_id TEXT, note TEXT)")?;
+    /// engine.prepare_usage(backend.as_mut())?;
+    /// backend.batch("INSERT INTO orders VALUES (1, 'acme', 'hello')")?;
+    /// // 24 (row) + 8 (int) + 4 ('acme') + 5 ('hello')
+    /// assert_eq!(engine.quota_usage("acme", backend.as_mut())?.storage_bytes, 41);
+    /// # Ok::<(), rampart::Error>(())
+    /// ```
+    pub fn prepare_usage(&self, backend: &mut dyn Backend) -> Result<(), Error> {
+        backend.batch(&sql::create_usage_table(backend.dialect()))?;
+        for index in 0..self.policy_set().tables.len() {
+            if table_exists(self.policy_set(), index, backend) {
+                ensure_accounting(self.policy_set(), index, backend)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Rebuilds every tenant's bytes in `rampart_usage` by scanning the
+    /// counted tables (each row to the tenant its tenant column names), in
+    /// one transaction that keeps writers out, and returns `(tenant, bytes)`
+    /// for every tenant with a usage row. Installs the accounting first
+    /// ([`Engine::prepare_usage`]).
+    ///
+    /// ```
+    /// let engine = rampart::Engine::from_source("notes.policy", r#"
+    ///     context tenant { id: text }
+    ///     table notes { tenant_id: text = tenant.id, body: text }
+    ///     policy isolation on notes using tenant_id == tenant.id;
+    /// "#)?;
+    /// let mut backend = rampart::exec::open("sqlite::memory:")?;
+    /// // Rows written before any accounting was installed: not counted yet.
+    /// backend.batch("CREATE TABLE notes (tenant_id TEXT, body TEXT);
+    ///                INSERT INTO notes VALUES ('acme', 'a'), ('globex', 'bc')")?;
+    /// let usage = engine.recompute_usage(backend.as_mut())?;
+    /// assert_eq!(usage, vec![("acme".into(), 24 + 4 + 1), ("globex".into(), 24 + 6 + 2)]);
+    /// # Ok::<(), rampart::Error>(())
+    /// ```
+    pub fn recompute_usage(&self, backend: &mut dyn Backend) -> Result<Vec<(String, u64)>, Error> {
+        self.prepare_usage(backend)?;
+        let dialect = backend.dialect();
+        backend.batch(match dialect {
+            Dialect::Postgres => "BEGIN",
+            Dialect::Sqlite => "BEGIN IMMEDIATE",
+        })?;
+        let done = (|| {
+            if let Some(lock) = sql::lock_usage_table(dialect) {
+                backend.batch(&lock)?;
+            }
+            backend.batch(&sql::recompute(self.policy_set(), dialect))?;
+            backend.batch("COMMIT")
+        })();
+        if let Err(e) = done {
+            let _ = backend.batch("ROLLBACK");
+            return Err(e.into());
+        }
+        Ok(usage_rows(backend)?
+            .into_iter()
+            .map(|(tenant, bytes, _)| (tenant, bytes))
+            .collect())
+    }
+
+    /// The limits of `tenant` and its current use: connections and the rate
+    /// limiter's burst left from the engine's quota store, stored bytes from
+    /// `rampart_usage` on `backend` (see [`QuotaUsage`]).
+    ///
+    /// ```
+    /// let engine = rampart::Engine::from_source("q.policy", r#"
+    ///     context tenant { id: text }
+    ///     table notes { tenant_id: text = tenant.id, body: text }
+    ///     policy isolation on notes using tenant_id == tenant.id;
+    ///     tier small { connections 2; qps 5; storage 1 KB }
+    ///     quota { tier small }
+    /// "#)?;
+    /// let mut backend = rampart::exec::open("sqlite::memory:")?;
+    /// backend.batch("CREATE TABLE notes (tenant_id TEXT, body TEXT)")?;
+    /// let ctx = rampart::Context::from_json(r#"{"tenant": {"id": "acme"}}"#)?;
+    /// let mut session = engine.connect(ctx, backend)?;
+    /// session.execute("INSERT INTO notes (body) VALUES ('hi')")?;
+    /// let usage = engine.quota_usage("acme", session.backend_mut())?;
+    /// assert_eq!(usage.connections, Some(1));
+    /// assert_eq!(usage.limits.and_then(|l| l.storage), Some(1024));
+    /// assert_eq!(usage.storage_bytes, 24 + 4 + 2);
+    /// # Ok::<(), rampart::Error>(())
+    /// ```
+    pub fn quota_usage(
+        &self,
+        tenant: &str,
+        backend: &mut dyn Backend,
+    ) -> Result<QuotaUsage, Error> {
+        let recorded = usage_rows(backend)?
+            .into_iter()
+            .find(|(t, _, _)| t == tenant);
+        Ok(self.describe_usage(tenant, recorded))
+    }
+
+    /// [`Engine::quota_usage`] for every tenant with a row in
+    /// `rampart_usage`, by tenant id.
+    ///
+    /// ```
+    /// let engine = rampart::Engine::from_source("notes.policy", r#"
+    ///     context tenant { id: text }
+    ///     table notes { tenant_id: text = tenant.id, body: text }
+    ///     policy isolation on notes using tenant_id == tenant.id;
+    /// "#)?;
+    /// let mut backend = rampart::exec::open("sqlite::memory:")?;
+    /// backend.batch("CREATE TABLE notes (tenant_id TEXT, body TEXT)")?;
+    /// assert!(engine.all_quota_usage(backend.as_mut())?.is_empty());
+    /// let ctx = |id: &str| rampart::Context::from_json(&format!(r#"{{"tenant": {{"id": "{id}"}}}}"#));
+    /// let mut session = engine.connect(ctx("b")?, backend)?;
+    /// session.execute("INSERT INTO notes (body) VALUES ('x')")?;
+    /// session.switch_context(ctx("a")?)?;
+    /// session.execute("INSERT INTO notes (body) VALUES ('yy')")?;
+    /// let usage = engine.all_quota_usage(session.backend_mut())?;
+    /// let bytes: Vec<(&str, u64)> = usage.iter().map(|u| (u.tenant.as_str(), u.storage_bytes)).collect();
+    /// assert_eq!(bytes, [("a", 24 + 1 + 2), ("b", 24 + 1 + 1)]);
+    /// # Ok::<(), rampart::Error>(())
+    /// ```
+    pub fn all_quota_usage(&self, backend: &mut dyn Backend) -> Result<Vec<QuotaUsage>, Error> {
+        Ok(usage_rows(backend)?
+            .into_iter()
+            .map(|row| self.describe_usage(&row.0.clone(), Some(row)))
+            .collect())
+    }
+
+    fn describe_usage(&self, tenant: &str, recorded: Option<UsageRow>) -> QuotaUsage {
+        let state = self.quota_store().state(tenant).ok().flatten();
+        let (bytes, recorded_limits) = match recorded {
+            Some((_, bytes, limits)) => (bytes, limits.as_deref().and_then(limits_from_json)),
+            None => (0, None),
+        };
+        QuotaUsage {
+            tenant: tenant.to_string(),
+            limits: state
+                .map(|s| s.limits)
+                .or_else(|| recorded_limits.as_ref().map(|r| r.limits)),
+            tier: recorded_limits.and_then(|r| r.tier),
+            connections: state.map(|s| s.connections),
+            queries_available: state.and_then(|s| s.queries_available),
+            storage_bytes: bytes,
+        }
+    }
+}
+
+/// `(tenant, bytes, limits)` of a `rampart_usage` row.
+type UsageRow = (String, u64, Option<String>);
+
+/// Every row of `rampart_usage` (none when it does not exist yet).
+fn usage_rows(backend: &mut dyn Backend) -> Result<Vec<UsageRow>, Error> {
+    let exists = backend.run(&sql::usage_table_exists(backend.dialect()), true)?;
+    if exists.rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let raw = backend.run(&sql::all_usage(), true)?;
+    Ok(raw
+        .rows
+        .into_iter()
+        .filter_map(|row| {
+            let mut values = row.into_iter();
+            let tenant = match values.next()? {
+                SqlValue::Text(t) => t,
+                _ => return None,
+            };
+            let bytes = as_bytes(&values.next()?);
+            let limits = match values.next() {
+                Some(SqlValue::Text(l)) => Some(l),
+                _ => None,
+            };
+            Some((tenant, bytes, limits))
+        })
+        .collect())
+}
+
+/// A byte count read back; negative (never counted so) reads as 0.
+fn as_bytes(value: &SqlValue) -> u64 {
+    match value {
+        SqlValue::Int(i) => u64::try_from(*i).unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Whether the declared table `index` exists on `backend`.
+fn table_exists(set: &PolicySet, index: usize, backend: &mut dyn Backend) -> bool {
+    set.tables.get(index).is_some_and(|table| {
+        backend
+            .run(
+                &format!("SELECT 1 FROM {} LIMIT 0", sql::table_name(table)),
+                true,
+            )
+            .is_ok()
+    })
+}
+
+/// Installs the accounting triggers of the declared table `index` if it is
+/// counted and they are missing or out of date. Returns whether it is
+/// counted.
+fn ensure_accounting(
+    set: &PolicySet,
+    index: usize,
+    backend: &mut dyn Backend,
+) -> Result<bool, Error> {
+    let Some(table) = set.tables.get(index) else {
+        return Ok(false);
+    };
+    let Some(tenant) = sql::tenant_column(set, table) else {
+        return Ok(false);
+    };
+    match backend.dialect() {
+        Dialect::Sqlite => backend.batch(&sql::sqlite_install(table, tenant))?,
+        Dialect::Postgres => {
+            let schema = match backend.run("SELECT current_schema()", true)?.rows.first() {
+                Some(row) => match row.first() {
+                    Some(SqlValue::Text(schema)) => schema.clone(),
+                    _ => String::new(),
+                },
+                None => String::new(),
+            };
+            if schema.is_empty() {
+                return Err(Error::Database(DatabaseError::new(
+                    "3F000",
+                    "no schema to keep storage usage in: the search path names none that exists",
+                )));
+            }
+            let (_, body) = sql::pg_function(table, tenant, &schema);
+            let installed = backend.run(&sql::pg_installed(table, tenant), true)?;
+            let current = matches!(
+                installed.rows.as_slice(),
+                [row] if matches!(
+                    row.as_slice(),
+                    [SqlValue::Text(src), SqlValue::Int(3), SqlValue::Bool(true)] if *src == body
+                )
+            );
+            if !current {
+                backend.batch(&sql::pg_install(table, tenant, &schema))?;
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// The limits a tenant writes under, as recorded in `rampart_usage`.
+fn limits_json(resolved: &ResolvedLimits) -> String {
+    serde_json::json!({
+        "tier": resolved.tier,
+        "connections": resolved.limits.connections,
+        "qps": resolved.limits.qps,
+        "storage": resolved.limits.storage,
+        "max_rows": resolved.limits.max_rows,
+    })
+    .to_string()
+}
+
+fn limits_from_json(text: &str) -> Option<ResolvedLimits> {
+    let json: serde_json::Value = serde_json::from_str(text).ok()?;
+    let limit = |name: &str| json.get(name).and_then(serde_json::Value::as_u64);
+    Some(ResolvedLimits {
+        tier: json
+            .get("tier")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string),
+        overridden: false,
+        limits: Limits {
+            connections: limit("connections"),
+            qps: limit("qps"),
+            storage: limit("storage"),
+            max_rows: limit("max_rows"),
+        },
+    })
+}
+
+/// Locks `tenant`'s usage row for the rest of the transaction, records the
+/// limits it writes under and returns its bytes before the write.
+pub(super) fn lock_tenant(
+    backend: &mut dyn Backend,
+    tenant: &str,
+    resolved: &ResolvedLimits,
+) -> Result<u64, Error> {
+    if tenant.contains('\0') {
+        return Err(Error::Database(DatabaseError::new(
+            "22021",
+            "a tenant id cannot contain a NUL character",
+        )));
+    }
+    let raw = backend.run(&sql::lock_tenant(tenant, &limits_json(resolved)), true)?;
+    Ok(first_bytes(&raw.rows))
+}
+
+/// `tenant`'s bytes now, in the current transaction.
+fn tenant_bytes(backend: &mut dyn Backend, tenant: &str) -> Result<u64, Error> {
+    let raw = backend.run(&sql::tenant_bytes(tenant), true)?;
+    Ok(first_bytes(&raw.rows))
+}
+
+fn first_bytes(rows: &[Vec<SqlValue>]) -> u64 {
+    rows.first().and_then(|row| row.first()).map_or(0, as_bytes)
+}
+
+/// Which declared tables' accounting triggers a session knows to be in
+/// place on its connection, so that it makes sure of each table once.
+#[derive(Debug)]
+pub(super) struct Accounting {
+    /// Per declared table (by index): `Some(counted)` once known, as
+    /// committed.
+    known: Vec<Option<bool>>,
+    /// Tables made sure of in the open transaction: known once it commits,
+    /// forgotten if it rolls back (the DDL is undone with it).
+    pending: Vec<(usize, bool)>,
+}
+
+impl Accounting {
+    pub(super) fn new(tables: usize) -> Accounting {
+        Accounting {
+            known: vec![None; tables],
+            pending: Vec::new(),
+        }
+    }
+
+    /// Whether writes to the declared table `name` are counted, installing
+    /// its triggers first if this connection has not made sure of them.
+    pub(super) fn prepare(
+        &mut self,
+        set: &PolicySet,
+        name: Option<&str>,
+        backend: &mut dyn Backend,
+    ) -> Result<bool, Error> {
+        let Some(index) =
+            name.and_then(|name| set.tables.iter().position(|t| t.name.to_string() == name))
+        else {
+            return Ok(false);
+        };
+        if let Some(counted) = self.known.get(index).copied().flatten() {
+            return Ok(counted);
+        }
+        let counted = ensure_accounting(set, index, backend)?;
+        self.pending.push((index, counted));
+        Ok(counted)
+    }
+
+    /// How many tables are pending, to [`Accounting::forget`] back to.
+    pub(super) fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// The pending tables' accounting has committed.
+    pub(super) fn settle(&mut self) {
+        for (index, counted) in self.pending.drain(..) {
+            if let Some(known) = self.known.get_mut(index) {
+                *known = Some(counted);
+            }
+        }
+    }
+
+    /// What was installed since `pending` tables was rolled back.
+    pub(super) fn forget(&mut self, pending: usize) {
+        self.pending.truncate(pending);
+    }
+}
+
+/// Applies the storage rule after a write by `tenant` (usage `before` it,
+/// read by [`lock_tenant`]): refused when usage had reached `limit` and the
+/// write, one that can add data, added bytes.
+pub(super) fn check_storage(
+    backend: &mut dyn Backend,
+    tenant: &str,
+    before: u64,
+    limit: Option<u64>,
+    adds: bool,
+) -> Result<(), Error> {
+    let Some(limit) = limit else {
+        return Ok(());
+    };
+    if !adds || before < limit {
+        return Ok(());
+    }
+    let after = tenant_bytes(backend, tenant)?;
+    match storage_refusal(tenant, before, after, limit) {
+        Some(refused) => Err(refused.into()),
+        None => Ok(()),
+    }
+}
+
+/// The storage rule: a write that added bytes to `tenant` is refused (and
+/// rolled back by the caller) when usage had already reached the limit
+/// before it. The write that crosses the limit goes through; the next one
+/// that adds data is refused. Writes that free bytes always go on.
+fn storage_refusal(tenant: &str, before: u64, after: u64, limit: u64) -> Option<QuotaError> {
+    (before >= limit && after > before).then(|| QuotaError::StorageFull {
+        tenant: tenant.to_string(),
+        used: before,
+        limit,
+    })
+}
