@@ -270,6 +270,7 @@ fn generate(
         ctx.func.signature.params.push(AbiParam::new(ptr));
     }
     ctx.func.signature.returns.push(AbiParam::new(types::I64));
+    let frontend = module.target_config();
     let mut fctx = FunctionBuilderContext::new();
     {
         let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
@@ -300,7 +301,7 @@ fn generate(
         b.switch_to_block(fail);
         b.ins().return_(&[code]);
         b.seal_all_blocks();
-        b.finalize();
+        b.finalize(frontend);
     }
     let id = module
         .declare_function("predicate", Linkage::Local, &ctx.func.signature)
