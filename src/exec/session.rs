@@ -14,7 +14,7 @@ use crate::error::{DatabaseError, Error};
 use crate::lang::model::Value;
 use crate::quota::QuotaStore;
 use crate::sql::rewrite::{
-    rewrite_with, violation_in_message, PlanKind, RewriteOptions, Rewritten, StatementPlan,
+    violation_in_message, PlanKind, RewriteOptions, Rewritten, StatementPlan,
     Transaction,
 };
 
@@ -242,8 +242,7 @@ impl Session {
         let options = RewriteOptions {
             row_images: self.subscriber.is_some(),
         };
-        let rewritten = Arc::new(rewrite_with(
-            self.engine.policy_set(),
+        let rewritten = Arc::new(self.engine.rewrite_values(
             &self.values,
             self.backend.dialect(),
             sql,

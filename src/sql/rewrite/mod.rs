@@ -6,7 +6,8 @@
 //! which.
 //!
 //! `INSERT` (`insert.rs`) fills in omitted preset columns and checks rows
-//! known when rewriting with the interpreter, refusing a bad one with 42501;
+//! known when rewriting with a `RowCheck` (`row_check.rs`: the interpreter,
+//! or the engine's compiled predicates), refusing a bad one with 42501;
 //! other rows are checked through RETURNING. What RETURNING cannot see —
 //! proposed rows that `ON CONFLICT` skips (`proposed.rs`), the conflicting
 //! and the updated row of `DO UPDATE` (`upsert.rs`) — is checked by guards in
@@ -60,6 +61,7 @@ mod plan;
 mod proposed;
 mod pushdown;
 mod query;
+mod row_check;
 mod scope;
 mod table;
 mod target;
@@ -80,6 +82,7 @@ use crate::lang::model::{PolicySet, Value};
 use super::Dialect;
 
 pub use error::RewriteError;
+pub use row_check::{interpret, Interpreted, RowCheck};
 pub use plan::{
     violation_in_message, AppendedCheck, PlanKind, StatementPlan, Transaction, VIOLATION_MARKER,
 };
@@ -134,6 +137,19 @@ pub fn rewrite_with(
     sql: &str,
     options: RewriteOptions,
 ) -> Result<Rewritten, RewriteError> {
+    rewrite_checked(set, context, dialect, sql, options, &Interpreted)
+}
+
+/// [`rewrite_with`], deciding INSERT rows known when rewriting with
+/// `row_check` (the engine passes its compiled predicates).
+pub fn rewrite_checked(
+    set: &PolicySet,
+    context: &[Value],
+    dialect: Dialect,
+    sql: &str,
+    options: RewriteOptions,
+    row_check: &dyn RowCheck,
+) -> Result<Rewritten, RewriteError> {
     let statements = parse(sql, dialect)?;
     let known: Vec<Option<Value>> = context.iter().cloned().map(Some).collect();
     let mut printed = Vec::with_capacity(statements.len());
@@ -145,6 +161,7 @@ pub fn rewrite_with(
             &known,
             dialect,
             options,
+            row_check,
             &mut statement,
         )?);
         if let (Some(max_rows), Statement::Query(query)) = (max_rows, &mut statement) {
@@ -310,6 +327,7 @@ fn rewrite_statement(
     known: &crate::policy::KnownContext,
     dialect: Dialect,
     options: RewriteOptions,
+    row_check: &dyn RowCheck,
     statement: &mut Statement,
 ) -> Result<StatementPlan, RewriteError> {
     if let Some(control) = transaction_control(statement)? {
@@ -317,6 +335,7 @@ fn rewrite_statement(
     }
     let mut rewriter = query::QueryRewriter::new(set, dialect, known);
     rewriter.row_images = options.row_images;
+    rewriter.row_check = row_check;
     match statement {
         Statement::Query(query) => match query.visit(&mut rewriter) {
             ControlFlow::Continue(()) => Ok(StatementPlan::none(PlanKind::Query, None)),
