@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde_json::Value as Json;
 
 use crate::error::Error;
+use crate::jit::PredicateCache;
 use crate::lang::load::{self, Loaded};
 use crate::lang::model::{PolicySet, TExpr, Value};
 use crate::lang::{self, Command};
@@ -15,7 +16,6 @@ use crate::policy::combine::{combine, Clause, Combined};
 use crate::policy::context::{context_from_value, value_from_json};
 use crate::policy::print::to_text;
 use crate::policy::specialise;
-use crate::jit::PredicateCache;
 use crate::quota::{InProcessStore, QuotaStore};
 use crate::sql::rewrite::RewriteOptions;
 use crate::sql::{ContextSource, Dialect, Emitter, Scope};

@@ -137,8 +137,19 @@ fn eval_shows_both_evaluators() {
         let blog = r#"{"tenant": {"id": "site"}, "request": {"user": "bob", "roles": []}}"#;
         let hidden = r#"{"id": 1, "site_id": "site", "post_id": 2, "author": "bob", "body": "hi", "hidden": true}"#;
         let (code, stdout, stderr) = rampart(&[
-            "eval", "-p", "policies/blog", "-c", blog, "--table", "comments", "--command",
-            "select", "--row", hidden, "--format", format,
+            "eval",
+            "-p",
+            "policies/blog",
+            "-c",
+            blog,
+            "--table",
+            "comments",
+            "--command",
+            "select",
+            "--row",
+            hidden,
+            "--format",
+            format,
         ]);
         assert_eq!(code, 0, "{stderr}");
         out.push_str(&format!(

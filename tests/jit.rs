@@ -64,7 +64,10 @@ fn compiled_agrees_with_interpreter() {
         let first_error = expected.iter().find_map(|r| r.clone().err());
         match first_error {
             Some(err) => prop_assert_eq!(batch, Err(err)),
-            None => prop_assert_eq!(batch, Ok(expected.into_iter().map(Result::unwrap).collect())),
+            None => prop_assert_eq!(
+                batch,
+                Ok(expected.into_iter().map(Result::unwrap).collect())
+            ),
         }
         cases.fetch_add(rows.len(), Ordering::Relaxed);
         Ok(())

@@ -32,7 +32,9 @@ const COMMANDS: [Command; 4] = [
 /// process's resident size, which the others would move.
 fn serial() -> std::sync::MutexGuard<'static, ()> {
     static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Deterministic pseudo-random bytes (xorshift), so failures reproduce.
@@ -84,7 +86,12 @@ fn text(set: &PolicySet, table: usize, command: Command, clause: Clause) -> Stri
 /// Random contexts and rows of `engine`'s set, every table and command:
 /// `evaluate_values` must give the interpreter's verdict, errors included.
 /// Returns (cases, clauses decided by compiled code).
-fn agree_on_random_rows(engine: &Engine, seed: u64, contexts: usize, rows: usize) -> (usize, usize) {
+fn agree_on_random_rows(
+    engine: &Engine,
+    seed: u64,
+    contexts: usize,
+    rows: usize,
+) -> (usize, usize) {
     let set = engine.policy_set();
     let hints = values::Hints::of(set);
     let data = bytes(seed, 1 << 16);
@@ -129,7 +136,9 @@ fn agree_on_random_rows(engine: &Engine, seed: u64, contexts: usize, rows: usize
                 (Command::Update, Clause::Check),
                 (Command::Delete, Clause::Using),
             ] {
-                let p = engine.predicate_cache().predicate(&context, t, command, clause);
+                let p = engine
+                    .predicate_cache()
+                    .predicate(&context, t, command, clause);
                 compiled += usize::from(p.is_ok_and(|p| p.is_native()));
             }
         }
@@ -194,7 +203,9 @@ fn constant_insert_rows_are_refused_by_the_compiled_check() {
     let cache = engine.predicate_cache();
     assert_eq!(cache.compiles(), 0);
     let bad = "INSERT INTO orders (id, owner, amount, note) VALUES (1, 'bob', 5, NULL), (2, 'bob', -5, NULL)";
-    let err = engine.rewrite(&ctx("acme"), Dialect::Postgres, bad).unwrap_err();
+    let err = engine
+        .rewrite(&ctx("acme"), Dialect::Postgres, bad)
+        .unwrap_err();
     assert!(
         matches!(&err, Error::Rewrite(RewriteError::RowViolation { table }) if table == "orders"),
         "{err:?}"
@@ -209,12 +220,16 @@ fn constant_insert_rows_are_refused_by_the_compiled_check() {
     assert!(check.is_native());
     // Good rows pass with no RETURNING check; the same compiled code again.
     let good = "INSERT INTO orders (id, owner, amount, note) VALUES (1, 'bob', 5, NULL)";
-    let sql = engine.rewrite(&ctx("acme"), Dialect::Postgres, good).unwrap();
+    let sql = engine
+        .rewrite(&ctx("acme"), Dialect::Postgres, good)
+        .unwrap();
     assert!(!sql.contains("rampart_check"), "{sql}");
     assert_eq!(cache.compiles(), 1);
     // A value not known when rewriting leaves the check to RETURNING.
     let param = "INSERT INTO orders (id, owner, amount, note) VALUES (1, 'bob', $1, NULL)";
-    let sql = engine.rewrite(&ctx("acme"), Dialect::Postgres, param).unwrap();
+    let sql = engine
+        .rewrite(&ctx("acme"), Dialect::Postgres, param)
+        .unwrap();
     assert!(sql.contains("rampart_check"), "{sql}");
 }
 
@@ -232,7 +247,9 @@ fn oversized_predicates_fall_back_to_the_interpreter() {
     let _alone = serial();
     let engine = Engine::from_source("huge.policy", &huge_policy()).unwrap();
     let row = serde_json::json!({"id": 1, "tenant_id": "acme", "owner": "bob", "amount": 10_049, "note": null});
-    let verdict = engine.evaluate(&ctx("acme"), "orders", Command::Select, &row).unwrap();
+    let verdict = engine
+        .evaluate(&ctx("acme"), "orders", Command::Select, &row)
+        .unwrap();
     assert_eq!(verdict.using, Some(Some(true)));
     let both = engine
         .evaluate_both(&ctx("acme"), "orders", Command::Select, &row)
@@ -241,7 +258,9 @@ fn oversized_predicates_fall_back_to_the_interpreter() {
     assert_eq!(using.interpreter, Ok(Some(true)));
     assert_eq!(using.compiled, Err(JitError::TooLarge));
     let other = serde_json::json!({"id": 1, "tenant_id": "acme", "owner": "bob", "amount": 10_050, "note": null});
-    let verdict = engine.evaluate(&ctx("acme"), "orders", Command::Select, &other).unwrap();
+    let verdict = engine
+        .evaluate(&ctx("acme"), "orders", Command::Select, &other)
+        .unwrap();
     assert_eq!(verdict.using, Some(Some(false)));
 }
 

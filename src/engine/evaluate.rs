@@ -114,7 +114,10 @@ impl Engine {
         self.check_row_shape(table, row)?;
         let tenant = self.predicates.tenant(context);
         let decide = |clause: Clause| -> Result<Option<bool>, Error> {
-            match self.predicates.predicate_of(&tenant, table, command, clause) {
+            match self
+                .predicates
+                .predicate_of(&tenant, table, command, clause)
+            {
                 Ok(compiled) => Ok(compiled.decide(row, context)?),
                 Err(_refused) => {
                     // What the code would have computed: the tenant's
@@ -184,9 +187,8 @@ impl Engine {
         let combined = combine(&self.set, table, command, clause);
         let written = evaluate(&combined.expr, &Env { row, context }).map(as_verdict);
         let known: Vec<Option<Value>> = context.iter().cloned().map(Some).collect();
-        let specialised = specialise(&combined.expr, &known).and_then(|special| {
-            evaluate(&special, &Env { row, context: &[] }).map(as_verdict)
-        });
+        let specialised = specialise(&combined.expr, &known)
+            .and_then(|special| evaluate(&special, &Env { row, context: &[] }).map(as_verdict));
         if written != specialised {
             return Err(Error::Disagreement(format!(
                 "as written {written:?}, specialised {specialised:?}"

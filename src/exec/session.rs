@@ -14,8 +14,7 @@ use crate::error::{DatabaseError, Error};
 use crate::lang::model::Value;
 use crate::quota::QuotaStore;
 use crate::sql::rewrite::{
-    violation_in_message, PlanKind, RewriteOptions, Rewritten, StatementPlan,
-    Transaction,
+    violation_in_message, PlanKind, RewriteOptions, Rewritten, StatementPlan, Transaction,
 };
 
 use super::{Backend, RawResult, SqlValue};

@@ -82,10 +82,10 @@ use crate::lang::model::{PolicySet, Value};
 use super::Dialect;
 
 pub use error::RewriteError;
-pub use row_check::{interpret, Interpreted, RowCheck};
 pub use plan::{
     violation_in_message, AppendedCheck, PlanKind, StatementPlan, Transaction, VIOLATION_MARKER,
 };
+pub use row_check::{interpret, Interpreted, RowCheck};
 
 /// The longest SQL text accepted, in bytes.
 pub const MAX_SQL_BYTES: usize = 1 << 20;

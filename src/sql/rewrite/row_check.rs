@@ -53,10 +53,7 @@ pub fn interpret(
         .iter()
         .map(|v| v.clone().unwrap_or(Value::Null))
         .collect();
-    let env = Env {
-        row: &row,
-        context,
-    };
+    let env = Env { row: &row, context };
     Ok(match eval(condition, &env)? {
         Value::Bool(b) => Some(b),
         _ => None,
