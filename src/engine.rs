@@ -1,5 +1,6 @@
 //! `Engine` and `Context`: a loaded, checked policy set and the values of one
-//! request, with the questions users ask of them (explain, evaluate, DDL).
+//! request, with the questions users ask of them (explain, evaluate, DDL);
+//! deciding rows with compiled predicates is in `engine/evaluate.rs`.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -8,16 +9,21 @@ use std::sync::{Arc, PoisonError, RwLock};
 use serde_json::Value as Json;
 
 use crate::error::Error;
+use crate::jit::PredicateCache;
 use crate::lang::load::{self, Loaded};
 use crate::lang::model::{PolicySet, TExpr, Value};
 use crate::lang::{self, Command};
 use crate::policy::combine::{combine, Clause, Combined};
 use crate::policy::context::{context_from_value, value_from_json};
-use crate::policy::interp::{evaluate, Env};
 use crate::policy::print::to_text;
 use crate::policy::specialise;
 use crate::quota::{InProcessStore, QuotaStore};
+use crate::sql::rewrite::RewriteOptions;
 use crate::sql::{ContextSource, Dialect, Emitter, Scope};
+
+mod evaluate;
+
+pub use evaluate::{ClauseEvaluation, Evaluation};
 
 /// A checked policy set, shared by every thread and session.
 ///
@@ -41,6 +47,9 @@ pub struct Engine {
     /// `stop_writes` takes it exclusively once, so that no write that
     /// passed the check before the stop is still running after it returns.
     write_gate: Arc<RwLock<()>>,
+    /// Compiled predicates per tenant (`evaluate`, INSERT rows checked when
+    /// rewriting).
+    predicates: Arc<PredicateCache>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -134,12 +143,16 @@ impl Engine {
         }
         let errors: Vec<_> = diagnostics.into_iter().filter(|d| d.is_error()).collect();
         match set {
-            Some(set) if errors.is_empty() => Ok(Engine {
-                set: Arc::new(set),
-                quotas: Arc::new(InProcessStore::new()),
-                frozen: Arc::default(),
-                write_gate: Arc::default(),
-            }),
+            Some(set) if errors.is_empty() => {
+                let set = Arc::new(set);
+                Ok(Engine {
+                    predicates: Arc::new(PredicateCache::with_default_capacity(Arc::clone(&set))),
+                    set,
+                    quotas: Arc::new(InProcessStore::new()),
+                    frozen: Arc::default(),
+                    write_gate: Arc::default(),
+                })
+            }
             _ => Err(Error::Policy {
                 count: errors.len(),
                 rendered: sources.render(&errors),
@@ -162,6 +175,19 @@ impl Engine {
     pub fn with_quota_store(mut self, store: Arc<dyn QuotaStore>) -> Engine {
         self.quotas = store;
         self
+    }
+
+    /// This engine keeping the compiled predicates of at most `tenants`
+    /// tenants (least recently used go first; at least one; by default
+    /// `jit::cache::DEFAULT_CAPACITY`, 10,000). Starts an empty cache.
+    pub fn with_predicate_cache_capacity(mut self, tenants: usize) -> Engine {
+        self.predicates = Arc::new(PredicateCache::new(Arc::clone(&self.set), tenants));
+        self
+    }
+
+    /// The compiled predicates cached per tenant.
+    pub fn predicate_cache(&self) -> &PredicateCache {
+        &self.predicates
     }
 
     /// Where this engine counts quotas.
@@ -263,9 +289,35 @@ impl Engine {
         sql: &str,
     ) -> Result<crate::sql::rewrite::Rewritten, Error> {
         let values = self.context_values(ctx)?;
-        Ok(crate::sql::rewrite::rewrite(
-            &self.set, &values, dialect, sql,
+        self.rewrite_values(&values, dialect, sql, RewriteOptions::default())
+    }
+
+    /// Rewrites `sql` for the context `values` (from
+    /// [`Engine::context_values`]); INSERT rows known when rewriting are
+    /// checked with the tenant's compiled predicates.
+    pub fn rewrite_values(
+        &self,
+        values: &[Value],
+        dialect: Dialect,
+        sql: &str,
+        options: RewriteOptions,
+    ) -> Result<crate::sql::rewrite::Rewritten, Error> {
+        Ok(crate::sql::rewrite::rewrite_checked(
+            &self.set,
+            values,
+            dialect,
+            sql,
+            options,
+            &self.row_check(),
         )?)
+    }
+
+    /// Decides INSERT rows known when rewriting with the tenant's compiled
+    /// predicates.
+    pub(crate) fn row_check(&self) -> evaluate::CompiledRowCheck<'_> {
+        evaluate::CompiledRowCheck {
+            predicates: &self.predicates,
+        }
     }
 
     /// A rewriter bound to `ctx` that keeps the policy subqueries it makes,
@@ -418,55 +470,6 @@ impl Engine {
             }
         }
         (applied, skipped)
-    }
-
-    /// Decides one row with the reference interpreter, twice: on the policy
-    /// as written (context read at run time, as native RLS does) and
-    /// specialised for the context (as the rewriter does); they must agree.
-    pub fn evaluate(
-        &self,
-        ctx: &Context,
-        table: &str,
-        command: Command,
-        row: &Json,
-    ) -> Result<Verdict, Error> {
-        let index = self.table_index(table)?;
-        let values = self.context_values(ctx)?;
-        let row = self.row_values(index, row)?;
-        let decide = |clause: Clause| -> Result<Option<bool>, Error> {
-            let combined = combine(&self.set, index, command, clause);
-            let env = Env {
-                row: &row,
-                context: &values,
-            };
-            let native = evaluate(&combined.expr, &env)?;
-            let known: Vec<Option<Value>> = values.iter().cloned().map(Some).collect();
-            let special = specialise(&combined.expr, &known)?;
-            let rewritten = evaluate(
-                &special,
-                &Env {
-                    row: &row,
-                    context: &[],
-                },
-            )?;
-            if native != rewritten {
-                return Err(Error::Disagreement(format!(
-                    "as written {native:?}, specialised {rewritten:?}"
-                )));
-            }
-            Ok(match native {
-                Value::Bool(b) => Some(b),
-                _ => None,
-            })
-        };
-        Ok(Verdict {
-            using: has_using(command)
-                .then(|| decide(Clause::Using))
-                .transpose()?,
-            check: has_check(command)
-                .then(|| decide(Clause::Check))
-                .transpose()?,
-        })
     }
 
     /// A row given as `{"column": value, …}`: every declared column, nothing else.

@@ -69,25 +69,94 @@ fn explain_shows_applied_and_skipped_policies_and_every_form() {
     }
 }
 
+/// The verdict part of `eval`'s output: its first lines (text) or the
+/// `using` / `check` keys (JSON); the evaluators' answers follow.
+fn verdict(stdout: &str, format: &str) -> String {
+    if format == "json" {
+        let v: serde_json::Value = serde_json::from_str(stdout).unwrap();
+        let mut kept = serde_json::Map::new();
+        for key in ["using", "check"] {
+            if let Some(x) = v.get(key) {
+                kept.insert(key.into(), x.clone());
+            }
+        }
+        return serde_json::Value::Object(kept).to_string();
+    }
+    stdout
+        .lines()
+        .filter(|l| l.starts_with("using: ") || l.starts_with("check: "))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
 #[test]
 fn eval_prints_each_clause_in_text_and_json() {
-    let (code, stdout, _) = eval(MEMBER, "select", ROW, "text");
-    assert_eq!((code, stdout.as_str()), (0, "using: true\n"));
-    let (code, stdout, _) = eval(MEMBER, "update", ROW, "json");
-    assert_eq!(
-        (code, stdout.as_str()),
-        (0, "{\"check\":false,\"using\":false}\n")
-    );
-    let (code, stdout, _) = eval(ADMIN, "update", ROW, "json");
-    assert_eq!(
-        (code, stdout.as_str()),
-        (0, "{\"check\":true,\"using\":true}\n")
-    );
-    let (code, stdout, _) = eval(ADMIN, "insert", ROW, "json");
-    assert_eq!((code, stdout.as_str()), (0, "{\"check\":true}\n"));
-    let other_tenant = ROW.replace("\"acme\"", "\"globex\"");
-    let (code, stdout, _) = eval(ADMIN, "delete", &other_tenant, "text");
-    assert_eq!((code, stdout.as_str()), (0, "using: false\n"));
+    let cases = [
+        (MEMBER, "select", ROW.to_string(), "text", "using: true\n"),
+        (
+            MEMBER,
+            "update",
+            ROW.to_string(),
+            "json",
+            "{\"check\":false,\"using\":false}",
+        ),
+        (
+            ADMIN,
+            "update",
+            ROW.to_string(),
+            "json",
+            "{\"check\":true,\"using\":true}",
+        ),
+        (ADMIN, "insert", ROW.to_string(), "json", "{\"check\":true}"),
+        (
+            ADMIN,
+            "delete",
+            ROW.replace("\"acme\"", "\"globex\""),
+            "text",
+            "using: false\n",
+        ),
+    ];
+    for (ctx, command, row, format, expected) in cases {
+        let (code, stdout, stderr) = eval(ctx, command, &row, format);
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(verdict(&stdout, format), expected, "{stdout}");
+    }
+}
+
+/// Both evaluators' answers, and a clause the compiler refuses (`exists`
+/// over `posts`) decided by the interpreter, in text and JSON.
+#[test]
+fn eval_shows_both_evaluators() {
+    let mut out = String::new();
+    for format in ["text", "json"] {
+        for (ctx, command) in [(MEMBER, "select"), (ADMIN, "update"), (ADMIN, "insert")] {
+            let (code, stdout, stderr) = eval(ctx, command, ROW, format);
+            assert_eq!(code, 0, "{stderr}");
+            out.push_str(&format!("$ eval {command} --format {format}\n{stdout}\n"));
+        }
+        let blog = r#"{"tenant": {"id": "site"}, "request": {"user": "bob", "roles": []}}"#;
+        let hidden = r#"{"id": 1, "site_id": "site", "post_id": 2, "author": "bob", "body": "hi", "hidden": true}"#;
+        let (code, stdout, stderr) = rampart(&[
+            "eval",
+            "-p",
+            "policies/blog",
+            "-c",
+            blog,
+            "--table",
+            "comments",
+            "--command",
+            "select",
+            "--row",
+            hidden,
+            "--format",
+            format,
+        ]);
+        assert_eq!(code, 0, "{stderr}");
+        out.push_str(&format!(
+            "$ eval -p policies/blog comments select --format {format}\n{stdout}\n"
+        ));
+    }
+    insta::assert_snapshot!("eval_both_evaluators", out);
 }
 
 #[test]

@@ -264,7 +264,8 @@ impl Session {
         let options = RewriteOptions {
             row_images: self.subscriber.is_some(),
         };
-        let rewritten = Arc::new(self.rewriter.rewrite(sql, options)?);
+        let row_check = self.engine.row_check();
+        let rewritten = Arc::new(self.rewriter.rewrite_checked(sql, options, &row_check)?);
         self.rewrites.put(sql.to_string(), Arc::clone(&rewritten));
         Ok(rewritten)
     }

@@ -3,6 +3,7 @@
 //! freed), compiling each table × command × clause once, on first use.
 
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use lru::LruCache;
@@ -107,6 +108,12 @@ impl TenantPredicates {
         TenantPredicates { known, slots }
     }
 
+    /// The context values folded into this tenant's code (its `tenant.*`
+    /// fields; `None` for the fields read at run time).
+    pub fn known(&self) -> &[Option<Value>] {
+        &self.known
+    }
+
     /// The compiled predicate of `table` × `command` × `clause`.
     pub fn predicate(
         &self,
@@ -115,10 +122,26 @@ impl TenantPredicates {
         command: Command,
         clause: Clause,
     ) -> Result<Arc<CompiledPredicate>, JitError> {
+        self.predicate_counted(set, table, command, clause, None)
+    }
+
+    /// As [`TenantPredicates::predicate`], adding one to `compiles` when
+    /// this call is the one that compiles.
+    fn predicate_counted(
+        &self,
+        set: &PolicySet,
+        table: usize,
+        command: Command,
+        clause: Clause,
+        compiles: Option<&AtomicUsize>,
+    ) -> Result<Arc<CompiledPredicate>, JitError> {
         let c = COMMANDS.iter().position(|x| *x == command).unwrap_or(0);
         let index = (table * COMMANDS.len() + c) * 2 + usize::from(clause == Clause::Check);
         let slot = self.slots.get(index).ok_or(JitError::UnknownTable(table))?;
         slot.get_or_init(|| {
+            if let Some(count) = compiles {
+                count.fetch_add(1, Ordering::Relaxed);
+            }
             let combined = combine(set, table, command, clause);
             compile_specialised(set, table, &combined.expr, &self.known).map(Arc::new)
         })
@@ -130,6 +153,8 @@ impl TenantPredicates {
 pub struct PredicateCache {
     set: Arc<PolicySet>,
     tenants: Mutex<LruCache<TenantKey, Arc<TenantPredicates>>>,
+    /// Compilations run through [`PredicateCache::predicate`] (refusals too).
+    compiles: AtomicUsize,
 }
 
 impl std::fmt::Debug for PredicateCache {
@@ -147,6 +172,7 @@ impl PredicateCache {
         PredicateCache {
             set,
             tenants: Mutex::new(LruCache::new(capacity)),
+            compiles: AtomicUsize::new(0),
         }
     }
 
@@ -176,8 +202,25 @@ impl PredicateCache {
         command: Command,
         clause: Clause,
     ) -> Result<Arc<CompiledPredicate>, JitError> {
-        self.tenant(context)
-            .predicate(&self.set, table, command, clause)
+        self.predicate_of(&self.tenant(context), table, command, clause)
+    }
+
+    /// The compiled predicate of an entry got from [`PredicateCache::tenant`]
+    /// (one lookup for several predicates).
+    pub fn predicate_of(
+        &self,
+        tenant: &TenantPredicates,
+        table: usize,
+        command: Command,
+        clause: Clause,
+    ) -> Result<Arc<CompiledPredicate>, JitError> {
+        tenant.predicate_counted(&self.set, table, command, clause, Some(&self.compiles))
+    }
+
+    /// How many predicates [`PredicateCache::predicate`] has compiled (or
+    /// tried to: refusals count), since the cache was made.
+    pub fn compiles(&self) -> usize {
+        self.compiles.load(Ordering::Relaxed)
     }
 
     /// Tenants held now.

@@ -83,6 +83,8 @@ pub struct CompiledPredicate {
     body: Body,
     row_layout: RowLayout,
     context_layout: RowLayout,
+    /// Whether the code reads each column (after folding).
+    reads: Vec<bool>,
 }
 
 #[expect(
@@ -160,6 +162,17 @@ impl CompiledPredicate {
     pub fn row_layout(&self) -> &RowLayout {
         &self.row_layout
     }
+
+    /// Whether the answer can depend on column `i` (false for a column
+    /// folded away, and for every column of a constant predicate).
+    pub fn reads_column(&self, i: usize) -> bool {
+        self.reads.get(i).copied().unwrap_or(false)
+    }
+
+    /// Whether the predicate was compiled to machine code (not a constant).
+    pub fn is_native(&self) -> bool {
+        matches!(self.body, Body::Code { .. })
+    }
 }
 
 fn shape() -> EvalError {
@@ -187,6 +200,7 @@ pub fn compile_specialised(
     let row_layout = RowLayout::new(t.columns.iter().map(|c| c.ty.ty).collect());
     let context_layout = RowLayout::new(set.context.iter().map(|f| f.ty.ty).collect());
     check_size(expr)?;
+    let mut reads = vec![false; t.columns.len()];
     let body = match specialise(expr, known) {
         Err(e) => Body::Constant(Err(e)),
         Ok(TExpr {
@@ -197,6 +211,7 @@ pub fn compile_specialised(
             _ => None,
         })),
         Ok(e) => {
+            mark_columns(&e, &mut reads);
             let mut constants = Constants::default();
             let code = generate(&e, &row_layout, &context_layout, &mut constants)?;
             Body::Code {
@@ -209,7 +224,22 @@ pub fn compile_specialised(
         body,
         row_layout,
         context_layout,
+        reads,
     })
+}
+
+/// Sets `reads[i]` for every column `expr` reads (no recursion: the tree
+/// may be as deep as [`MAX_DEPTH`]).
+fn mark_columns(expr: &TExpr, reads: &mut [bool]) {
+    let mut stack = vec![expr];
+    while let Some(e) = stack.pop() {
+        if let TExprKind::Column(i) = e.kind {
+            if let Some(r) = reads.get_mut(i) {
+                *r = true;
+            }
+        }
+        stack.extend(e.kind.children());
+    }
 }
 
 fn check_size(expr: &TExpr) -> Result<(), JitError> {
@@ -270,6 +300,7 @@ fn generate(
         ctx.func.signature.params.push(AbiParam::new(ptr));
     }
     ctx.func.signature.returns.push(AbiParam::new(types::I64));
+    let frontend = module.target_config();
     let mut fctx = FunctionBuilderContext::new();
     {
         let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
@@ -300,7 +331,7 @@ fn generate(
         b.switch_to_block(fail);
         b.ins().return_(&[code]);
         b.seal_all_blocks();
-        b.finalize();
+        b.finalize(frontend);
     }
     let id = module
         .declare_function("predicate", Linkage::Local, &ctx.func.signature)

@@ -10,8 +10,8 @@ use std::collections::BTreeSet;
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    types, AbiParam, Block, InstBuilder, MemFlags, Signature, StackSlotData, StackSlotKind, Type,
-    Value as Ir,
+    types, AbiParam, Block, InstBuilder, MemFlagsData, Signature, StackSlotData, StackSlotKind,
+    Type, Value as Ir,
 };
 use cranelift_frontend::FunctionBuilder;
 
@@ -142,7 +142,7 @@ impl Translator<'_, '_> {
     fn translate_slot(&mut self, base: Ir, layout: &RowLayout, i: usize) -> Result<Jv, JitError> {
         let ty = layout.slot(i).ok_or(JitError::UnknownInput { index: i })?;
         let at = |word| i32::try_from(RowLayout::offset(i, word)).map_err(|_| JitError::TooLarge);
-        let flags = MemFlags::trusted().with_readonly();
+        let flags = MemFlagsData::trusted().with_readonly();
         let null = self.b.ins().load(types::I8, flags, base, at(NULL_WORD)?);
         let len = self.b.ins().load(PTR, flags, base, at(LEN_WORD)?);
         let v = match ty {
@@ -159,7 +159,7 @@ impl Translator<'_, '_> {
     fn translate_is_null(&mut self, x: &TExpr, negated: bool) -> Result<Jv, JitError> {
         let x = self.translate(x)?;
         let v = if negated {
-            self.b.ins().bxor_imm(x.null, 1)
+            self.b.ins().bxor_imm_u(x.null, 1)
         } else {
             x.null
         };
@@ -189,7 +189,7 @@ impl Translator<'_, '_> {
 
     /// A `bool` result `v` (i8) that is null where `null` is set.
     pub fn boolean(&mut self, v: Ir, null: Ir) -> Jv {
-        let present = self.b.ins().bxor_imm(null, 1);
+        let present = self.b.ins().bxor_imm_u(null, 1);
         let v = self.b.ins().band(v, present);
         Jv { v, len: v, null }
     }
@@ -206,7 +206,7 @@ impl Translator<'_, '_> {
 
     /// `cond` and not `null`.
     pub fn unless_null(&mut self, cond: Ir, null: Ir) -> Ir {
-        let present = self.b.ins().bxor_imm(null, 1);
+        let present = self.b.ins().bxor_imm_u(null, 1);
         self.b.ins().band(cond, present)
     }
 
@@ -215,7 +215,7 @@ impl Translator<'_, '_> {
     }
 
     pub fn is_const(&mut self, v: Ir, c: i64) -> Ir {
-        self.b.ins().icmp_imm(IntCC::Equal, v, c)
+        self.b.ins().icmp_imm_s(IntCC::Equal, v, c)
     }
 
     /// Calls an `extern "C"` callback at `f` taking `params` pointer-sized
@@ -243,8 +243,8 @@ impl Translator<'_, '_> {
         all.extend_from_slice(args);
         all.push(out);
         self.call_back(f, &all, false);
-        let ptr = self.b.ins().stack_load(PTR, slot, 0);
-        let len = self.b.ins().stack_load(PTR, slot, 8);
+        let ptr = self.b.ins().stack_load(PTR, PTR, slot, 0);
+        let len = self.b.ins().stack_load(PTR, PTR, slot, 8);
         (ptr, len)
     }
 

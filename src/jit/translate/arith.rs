@@ -122,7 +122,7 @@ impl Translator<'_, '_> {
                 let v = self.b.ins().fdiv(x, y);
                 let v_zero = self.b.ins().fcmp(FloatCC::Equal, v, zero);
                 let x_nonzero = self.b.ins().fcmp(FloatCC::NotEqual, x, zero);
-                let y_finite = self.b.ins().bxor_imm(y_inf, 1);
+                let y_finite = self.b.ins().bxor_imm_u(y_inf, 1);
                 let under = self.b.ins().band(v_zero, x_nonzero);
                 let under = self.b.ins().band(under, y_finite);
                 let under = self.unless_null(under, null);
@@ -132,7 +132,7 @@ impl Translator<'_, '_> {
             _ => return Err(JitError::Unsupported(format!("float `{}`", op.symbol()))),
         };
         let v_inf = self.is_infinite(v);
-        let finite_in = self.b.ins().bxor_imm(inf_in, 1);
+        let finite_in = self.b.ins().bxor_imm_u(inf_in, 1);
         let over = self.b.ins().band(v_inf, finite_in);
         let over = self.unless_null(over, null);
         self.fail_if(over, outcome::FLOAT_OVERFLOW);
@@ -163,15 +163,15 @@ impl Translator<'_, '_> {
             BinaryOp::Eq | BinaryOp::Ne => {
                 let differ = self.b.ins().bor(less, greater);
                 if op == BinaryOp::Eq {
-                    self.b.ins().bxor_imm(differ, 1)
+                    self.b.ins().bxor_imm_u(differ, 1)
                 } else {
                     differ
                 }
             }
             BinaryOp::Lt => less,
             BinaryOp::Gt => greater,
-            BinaryOp::Le => self.b.ins().bxor_imm(greater, 1),
-            _ => self.b.ins().bxor_imm(less, 1),
+            BinaryOp::Le => self.b.ins().bxor_imm_u(greater, 1),
+            _ => self.b.ins().bxor_imm_u(less, 1),
         };
         Ok(self.boolean(v, null))
     }
@@ -194,8 +194,8 @@ impl Translator<'_, '_> {
                 let f = code::text_compare as *const () as usize;
                 let ord = self.call_back(f, &[a.v, a.len, b.v, b.len], true)?;
                 Some((
-                    self.b.ins().icmp_imm(IntCC::SignedLessThan, ord, 0),
-                    self.b.ins().icmp_imm(IntCC::SignedGreaterThan, ord, 0),
+                    self.b.ins().icmp_imm_s(IntCC::SignedLessThan, ord, 0),
+                    self.b.ins().icmp_imm_s(IntCC::SignedGreaterThan, ord, 0),
                 ))
             }
             Ty::Null | Ty::TextSet | Ty::IntSet => None,
@@ -208,8 +208,8 @@ impl Translator<'_, '_> {
         let y_nan = self.b.ins().fcmp(FloatCC::Unordered, y, y);
         let lt = self.b.ins().fcmp(FloatCC::LessThan, x, y);
         let gt = self.b.ins().fcmp(FloatCC::GreaterThan, x, y);
-        let x_num = self.b.ins().bxor_imm(x_nan, 1);
-        let y_num = self.b.ins().bxor_imm(y_nan, 1);
+        let x_num = self.b.ins().bxor_imm_u(x_nan, 1);
+        let y_num = self.b.ins().bxor_imm_u(y_nan, 1);
         let num_below_nan = self.b.ins().band(x_num, y_nan);
         let nan_above_num = self.b.ins().band(x_nan, y_num);
         let less = self.b.ins().bor(lt, num_below_nan);

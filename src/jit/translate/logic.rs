@@ -12,7 +12,7 @@ impl Translator<'_, '_> {
     pub(super) fn translate_not(&mut self, x: &TExpr) -> Result<Jv, JitError> {
         let a = self.translate(x)?;
         let known = self.b.ins().bor(a.v, a.null);
-        let v = self.b.ins().bxor_imm(known, 1);
+        let v = self.b.ins().bxor_imm_u(known, 1);
         Ok(Jv {
             v,
             len: v,
@@ -56,7 +56,7 @@ impl Translator<'_, '_> {
 
     fn is_false(&mut self, a: &Jv) -> Ir {
         let known = self.b.ins().bor(a.v, a.null);
-        self.b.ins().bxor_imm(known, 1)
+        self.b.ins().bxor_imm_u(known, 1)
     }
 
     /// Both sides known: `and` is false if either is false, else null if
@@ -103,7 +103,7 @@ impl Translator<'_, '_> {
             let equal = match self.order(x.ty, item.ty, &xv, &iv) {
                 Some((less, greater)) => {
                     let differ = self.b.ins().bor(less, greater);
-                    self.b.ins().bxor_imm(differ, 1)
+                    self.b.ins().bxor_imm_u(differ, 1)
                 }
                 None => zero,
             };
@@ -165,7 +165,7 @@ impl Translator<'_, '_> {
         let null = self.is_const(answer, 2);
         let inside = self.is_const(answer, 1);
         let v = if negated {
-            self.b.ins().bxor_imm(inside, 1)
+            self.b.ins().bxor_imm_u(inside, 1)
         } else {
             inside
         };

@@ -40,7 +40,7 @@ impl Translator<'_, '_> {
         self.fail_if(bad, outcome::LIKE_ESCAPE);
         let matched = self.is_const(answer, 1);
         let v = if negated {
-            self.b.ins().bxor_imm(matched, 1)
+            self.b.ins().bxor_imm_u(matched, 1)
         } else {
             matched
         };

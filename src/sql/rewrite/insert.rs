@@ -1,6 +1,7 @@
 //! `INSERT INTO t [(columns)] {VALUES … | SELECT … | DEFAULT VALUES}
 //! [ON CONFLICT …] [RETURNING …]`: omitted preset columns are filled in;
-//! rows known when rewriting are checked then (a failure refuses the
+//! rows known when rewriting are checked then (by `self.row_check`, the
+//! engine's compiled predicates or the interpreter; a failure refuses the
 //! statement), the others through appended RETURNING check columns.
 
 use sqlparser::ast::{
@@ -10,7 +11,6 @@ use sqlparser::ast::{
 
 use crate::lang::model::{TExpr, TExprKind, Table, Value};
 use crate::policy::combine::{conditions, OnFail, RowImage, StatementKind};
-use crate::policy::interp::{eval, Env};
 use crate::policy::specialise;
 use crate::sql::template::{values_query, with_extra_columns};
 use crate::sql::{Dialect, EmitError};
@@ -309,7 +309,7 @@ impl QueryRewriter<'_> {
             let s = specialise(&condition.combined.expr, self.known)
                 .map_err(|e| emit_error(EmitError::Eval(e)))?;
             if s.kind != TExprKind::Literal(Value::Bool(true)) {
-                special.push(s);
+                special.push((condition.command, condition.clause, s));
             }
         }
         if special.is_empty() {
@@ -330,22 +330,23 @@ impl QueryRewriter<'_> {
             .get(target.index)
             .map_or_else(|| target.name.clone(), |t| t.name.name.clone());
         // Row by row, each row's conditions in order: PostgreSQL's order.
+        // (The compiled predicates when the engine passed them as `row_check`.)
         for row in rows {
-            for condition in &special {
+            for (command, clause, condition) in &special {
                 if needs_database(condition, row) {
                     runtime = true;
                     continue;
                 }
-                let values: Vec<Value> = row
-                    .iter()
-                    .map(|v| v.clone().unwrap_or(Value::Null))
-                    .collect();
-                let env = Env {
-                    row: &values,
-                    context: &context,
-                };
-                match eval(condition, &env) {
-                    Ok(Value::Bool(true)) => {}
+                let verdict = self.row_check.decide(
+                    target.index,
+                    *command,
+                    *clause,
+                    condition,
+                    row,
+                    &context,
+                );
+                match verdict {
+                    Ok(Some(true)) => {}
                     Ok(_) => {
                         return Err(RewriteError::RowViolation { table: table_name });
                     }

@@ -6,7 +6,8 @@
 //! which.
 //!
 //! `INSERT` (`insert.rs`) fills in omitted preset columns and checks rows
-//! known when rewriting with the interpreter, refusing a bad one with 42501;
+//! known when rewriting with a `RowCheck` (`row_check.rs`: the interpreter,
+//! or the engine's compiled predicates), refusing a bad one with 42501;
 //! other rows are checked through RETURNING. What RETURNING cannot see —
 //! proposed rows that `ON CONFLICT` skips (`proposed.rs`), the conflicting
 //! and the updated row of `DO UPDATE` (`upsert.rs`) — is checked by guards in
@@ -60,6 +61,7 @@ mod plan;
 mod proposed;
 mod pushdown;
 mod query;
+mod row_check;
 mod scope;
 mod table;
 mod target;
@@ -86,6 +88,7 @@ pub use plan::{
 };
 pub use tenant::TenantRewriter;
 
+pub use row_check::{interpret, Interpreted, RowCheck};
 use tenant::PolicyCache;
 
 /// The longest SQL text accepted, in bytes.
@@ -138,42 +141,54 @@ pub fn rewrite_with(
     sql: &str,
     options: RewriteOptions,
 ) -> Result<Rewritten, RewriteError> {
-    let known: Vec<Option<Value>> = context.iter().cloned().map(Some).collect();
-    let max_rows = limit::max_rows(set, context);
-    rewrite_parsed(
-        set,
-        &known,
-        max_rows,
-        dialect,
-        sql,
-        options,
-        &PolicyCache::default(),
-    )
+    rewrite_checked(set, context, dialect, sql, options, &Interpreted)
 }
 
-/// Parses, rewrites and prints, with the policy subqueries in `cache`
-/// (which holds only ones made for this set, context and dialect).
-fn rewrite_parsed(
+/// [`rewrite_with`], deciding INSERT rows known when rewriting with
+/// `row_check` (the engine passes its compiled predicates).
+pub fn rewrite_checked(
     set: &PolicySet,
-    known: &crate::policy::KnownContext,
-    max_rows: Option<u64>,
+    context: &[Value],
     dialect: Dialect,
     sql: &str,
     options: RewriteOptions,
-    cache: &PolicyCache,
+    row_check: &dyn RowCheck,
 ) -> Result<Rewritten, RewriteError> {
+    let known: Vec<Option<Value>> = context.iter().cloned().map(Some).collect();
+    let bound = Bound {
+        set,
+        known: &known,
+        max_rows: limit::max_rows(set, context),
+        dialect,
+        cache: &PolicyCache::default(),
+        row_check,
+    };
+    rewrite_parsed(&bound, sql, options)
+}
+
+/// What rewriting for one context needs besides the SQL: the policy
+/// subqueries in `cache` are ones made for this set, context and dialect.
+struct Bound<'a> {
+    set: &'a PolicySet,
+    known: &'a crate::policy::KnownContext,
+    max_rows: Option<u64>,
+    dialect: Dialect,
+    cache: &'a PolicyCache,
+    row_check: &'a dyn RowCheck,
+}
+
+/// Parses, rewrites and prints.
+fn rewrite_parsed(
+    bound: &Bound<'_>,
+    sql: &str,
+    options: RewriteOptions,
+) -> Result<Rewritten, RewriteError> {
+    let (max_rows, dialect) = (bound.max_rows, bound.dialect);
     let statements = parse(sql, dialect)?;
     let mut printed = Vec::with_capacity(statements.len());
     let mut plan = Vec::with_capacity(statements.len());
     for mut statement in statements {
-        plan.push(rewrite_statement(
-            set,
-            known,
-            dialect,
-            options,
-            cache,
-            &mut statement,
-        )?);
+        plan.push(rewrite_statement(bound, options, &mut statement)?);
         if let (Some(max_rows), Statement::Query(query)) = (max_rows, &mut statement) {
             limit::cap_rows(query, max_rows, dialect)?;
         }
@@ -334,18 +349,17 @@ fn is_operator(token: &Token) -> bool {
 }
 
 fn rewrite_statement(
-    set: &PolicySet,
-    known: &crate::policy::KnownContext,
-    dialect: Dialect,
+    bound: &Bound<'_>,
     options: RewriteOptions,
-    cache: &PolicyCache,
     statement: &mut Statement,
 ) -> Result<StatementPlan, RewriteError> {
     if let Some(control) = transaction_control(statement)? {
         return Ok(StatementPlan::none(PlanKind::Transaction(control), None));
     }
-    let mut rewriter = query::QueryRewriter::new(set, dialect, known, cache);
+    let mut rewriter =
+        query::QueryRewriter::new(bound.set, bound.dialect, bound.known, bound.cache);
     rewriter.row_images = options.row_images;
+    rewriter.row_check = bound.row_check;
     match statement {
         Statement::Query(query) => match query.visit(&mut rewriter) {
             ControlFlow::Continue(()) => Ok(StatementPlan::none(PlanKind::Query, None)),

@@ -14,6 +14,7 @@ use crate::sql::{ContextSource, Dialect, Emitter};
 use super::deny::check_function;
 use super::error::RewriteError;
 use super::pushdown::Fence;
+use super::row_check::{Interpreted, RowCheck};
 use super::scope::{fold, Frame};
 use super::tenant::PolicyCache;
 
@@ -34,6 +35,8 @@ pub struct QueryRewriter<'a> {
     expect_relation: bool,
     /// Whether writes append their row images (`RewriteOptions::row_images`).
     pub(super) row_images: bool,
+    /// What decides INSERT rows known when rewriting.
+    pub(super) row_check: &'a dyn RowCheck,
 }
 
 impl<'a> QueryRewriter<'a> {
@@ -54,6 +57,7 @@ impl<'a> QueryRewriter<'a> {
             policy_cache,
             expect_relation: false,
             row_images: false,
+            row_check: &Interpreted,
         }
     }
 }

@@ -16,7 +16,8 @@ use crate::lang::model::{PolicySet, Value};
 use crate::sql::Dialect;
 
 use super::error::RewriteError;
-use super::{limit, rewrite_parsed, RewriteOptions, Rewritten};
+use super::row_check::{Interpreted, RowCheck};
+use super::{limit, rewrite_parsed, Bound, RewriteOptions, Rewritten};
 
 /// The policy subqueries made so far for one (policy set, context, dialect),
 /// by (table index, whether the read locks rows).
@@ -105,14 +106,25 @@ impl TenantRewriter {
 
     /// Rewrites `sql` as [`super::rewrite_with`] does.
     pub fn rewrite(&self, sql: &str, options: RewriteOptions) -> Result<Rewritten, RewriteError> {
-        rewrite_parsed(
-            &self.set,
-            &self.known,
-            self.max_rows,
-            self.dialect,
-            sql,
-            options,
-            &self.cache,
-        )
+        self.rewrite_checked(sql, options, &Interpreted)
+    }
+
+    /// Rewrites `sql` as [`super::rewrite_checked`] does, deciding INSERT
+    /// rows known when rewriting with `row_check`.
+    pub fn rewrite_checked(
+        &self,
+        sql: &str,
+        options: RewriteOptions,
+        row_check: &dyn RowCheck,
+    ) -> Result<Rewritten, RewriteError> {
+        let bound = Bound {
+            set: &self.set,
+            known: &self.known,
+            max_rows: self.max_rows,
+            dialect: self.dialect,
+            cache: &self.cache,
+            row_check,
+        };
+        rewrite_parsed(&bound, sql, options)
     }
 }
