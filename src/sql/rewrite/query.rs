@@ -5,7 +5,7 @@
 
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{Expr, Ident, ObjectName, Query, Select, SetExpr, TableFactor, VisitorMut};
+use sqlparser::ast::{BinaryOperator, Expr, Ident, ObjectName, Query, Select, SetExpr, TableFactor, VisitorMut};
 
 use crate::lang::model::PolicySet;
 use crate::policy::KnownContext;
@@ -303,6 +303,14 @@ impl VisitorMut for QueryRewriter<'_> {
     fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<RewriteError> {
         match expr {
             Expr::Function(call) => into_flow(check_function(call, self.dialect)),
+            // `OPERATOR(schema.op)` and operators sqlparser does not know
+            // call functions the database defines: refused like them.
+            Expr::BinaryOp {
+                op: BinaryOperator::Custom(_) | BinaryOperator::PGCustomBinaryOperator(_),
+                ..
+            } => unsupported(format!(
+                "the operator in `{expr}` (only built-in operators may be used)"
+            )),
             Expr::Identifier(ident) => into_flow(check_column_reference(
                 std::slice::from_ref(ident),
                 self.dialect,
