@@ -1,8 +1,10 @@
-//! Server time on PostgreSQL of three forms of the same statements over
+//! Server time on PostgreSQL of four forms of the same statements over
 //! `policies/saas`: tenant filters written by hand (as the owner), native RLS
-//! loaded from `emit-postgres` (as a non-owner role), and Rampart's rewrite
-//! (as the owner). `cargo bench --bench pg_speed` with `RAMPART_PG_URL` set;
-//! skipped, saying so, without it.
+//! loaded from `emit-postgres` (as a non-owner role), native RLS written by
+//! hand with the context read once (as another non-owner role; see
+//! `pg_speed/hand_rls.rs`), and Rampart's rewrite (as the owner).
+//! `cargo bench --bench pg_speed` with `RAMPART_PG_URL` set; skipped, saying
+//! so, without it.
 //!
 //! Data: 100 tenants, 20 users, 2,000 orders (200,000 in all), 50 projects
 //! and 5 organisations each. Indexes a careful team would make: orders on
@@ -11,7 +13,7 @@
 //! (tenant_id, org_id). Each form of each statement runs inside a
 //! transaction that is rolled back; its server time is the planning plus
 //! execution time that `EXPLAIN (ANALYZE, FORMAT JSON)` reports, the median
-//! of `RUNS` runs after `WARMUP`, the three forms taking turns. The three
+//! of `RUNS` runs after `WARMUP`, the four forms taking turns. The four
 //! forms must return the same rows.
 
 #![allow(
@@ -27,6 +29,9 @@ use postgres::{Client, Config, NoTls, SimpleQueryMessage};
 use rampart::sql::rewrite::StatementPlan;
 use rampart::sql::schema::create_tables;
 use rampart::{Context, Dialect, Engine};
+
+#[path = "pg_speed/hand_rls.rs"]
+mod hand_rls;
 
 const RUNS: usize = 15;
 const WARMUP: usize = 2;
@@ -228,9 +233,9 @@ fn server_ms(client: &mut Client, setup: &[String], sql: &str) -> f64 {
 
 /// The median server time of each form over `RUNS` rounds (after
 /// `WARMUP`), the forms taking turns within a round so that a change in
-/// the machine's load falls on all three alike.
-fn medians(client: &mut Client, forms: &[(&[String], &str); 3]) -> [f64; 3] {
-    let mut times: [Vec<f64>; 3] = Default::default();
+/// the machine's load falls on all of them alike.
+fn medians(client: &mut Client, forms: &[(&[String], &str); 4]) -> [f64; 4] {
+    let mut times: [Vec<f64>; 4] = Default::default();
     for round in 0..WARMUP + RUNS {
         for (form, (setup, sql)) in forms.iter().enumerate() {
             let ms = server_ms(client, setup, sql);
@@ -271,7 +276,10 @@ fn sorted((mut rows, count): Output) -> Output {
 struct Database {
     admin: Config,
     name: String,
+    /// Under the policies from `emit-postgres`.
     role: String,
+    /// Under the hand-written policies.
+    hand_role: String,
 }
 
 impl Drop for Database {
@@ -281,7 +289,9 @@ impl Drop for Database {
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",
                 self.name
             ));
-            let _ = c.batch_execute(&format!("DROP ROLE IF EXISTS {}", self.role));
+            for role in [&self.role, &self.hand_role] {
+                let _ = c.batch_execute(&format!("DROP ROLE IF EXISTS {role}"));
+            }
         }
     }
 }
@@ -293,17 +303,17 @@ fn setup(url: &str, engine: &Engine) -> (Database, Client) {
         admin: admin.clone(),
         name: format!("rampart_pg_speed_{suffix}"),
         role: format!("rampart_pg_speed_u_{suffix}"),
+        hand_role: format!("rampart_pg_speed_h_{suffix}"),
     };
     let mut c = admin
         .connect(NoTls)
         .expect("cannot connect to RAMPART_PG_URL");
     c.batch_execute(&format!("CREATE DATABASE {}", db.name))
         .unwrap();
-    c.batch_execute(&format!(
-        "CREATE ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS",
-        db.role
-    ))
-    .unwrap();
+    for role in [&db.role, &db.hand_role] {
+        c.batch_execute(&format!("CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS"))
+            .unwrap();
+    }
     let mut config = admin.clone();
     config.dbname(&db.name);
     let mut client = config.connect(NoTls).unwrap();
@@ -312,13 +322,17 @@ fn setup(url: &str, engine: &Engine) -> (Database, Client) {
         .batch_execute(&create_tables(set, Dialect::Postgres))
         .unwrap();
     client.batch_execute(DATA).unwrap();
+    let emitted = engine.emit_postgres().unwrap();
     client
-        .batch_execute(&engine.emit_postgres().unwrap())
+        .batch_execute(&hand_rls::emitted_for_role(&emitted, &db.role))
+        .unwrap();
+    client
+        .batch_execute(&hand_rls::policies(&db.hand_role))
         .unwrap();
     client
         .batch_execute(&format!(
-            "GRANT SELECT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}",
-            db.role
+            "GRANT SELECT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}, {}",
+            db.role, db.hand_role
         ))
         .unwrap();
     (db, client)
@@ -348,10 +362,16 @@ fn native_setup(engine: &Engine, ctx: &Context, role: &str) -> Vec<String> {
 }
 
 /// With `RAMPART_PG_SPEED_PLANS` set: each form's SQL and plan.
-fn print_plans(client: &mut Client, native: &[String], statement: &Statement, rewritten: &str) {
+fn print_plans(
+    client: &mut Client,
+    [native, hand_native]: [&[String]; 2],
+    statement: &Statement,
+    rewritten: &str,
+) {
     for (form, setup, sql) in [
         ("hand", &[][..], statement.hand.as_str()),
         ("native", native, statement.app),
+        ("hand-native", hand_native, statement.app),
         ("rampart", &[][..], rewritten),
     ] {
         println!("-- {} / {form}: {sql}", statement.name);
@@ -381,10 +401,17 @@ fn main() {
     let engine = Engine::load(concat!(env!("CARGO_MANIFEST_DIR"), "/policies/saas")).unwrap();
     let (db, mut client) = setup(&url, &engine);
     println!(
-        "{:<18} {:>9} {:>11} {:>11} {:>14} {:>16}",
-        "statement", "hand ms", "native ms", "rampart ms", "rampart/hand", "rampart/native"
+        "{:<18} {:>9} {:>10} {:>12} {:>11} {:>13} {:>15} {:>19}",
+        "statement",
+        "hand ms",
+        "native ms",
+        "hnative ms",
+        "rampart ms",
+        "rampart/hand",
+        "rampart/native",
+        "native/hand-native"
     );
-    let (mut hand_total, mut native_total, mut rampart_total) = (0.0, 0.0, 0.0);
+    let mut totals = [0.0; 4];
     for statement in statements() {
         let ctx = Context::from_json(&statement.who.context()).unwrap();
         let rewritten = engine
@@ -392,8 +419,10 @@ fn main() {
             .unwrap();
         let plan = &rewritten.plan[0];
         let native = native_setup(&engine, &ctx, &db.role);
+        let hand_native = native_setup(&engine, &ctx, &db.hand_role);
         let hand_out = sorted(output(&run(&mut client, &[], &statement.hand)));
         let native_out = sorted(output(&run(&mut client, &native, statement.app)));
+        let hand_native_out = sorted(output(&run(&mut client, &hand_native, statement.app)));
         let rampart_out = sorted(user_output(
             plan,
             output(&run(&mut client, &[], &rewritten.sql)),
@@ -403,32 +432,43 @@ fn main() {
             "{}: native RLS differs",
             statement.name
         );
+        assert_eq!(
+            hand_out, hand_native_out,
+            "{}: hand-written native RLS differs",
+            statement.name
+        );
         assert_eq!(hand_out, rampart_out, "{}: rewrite differs", statement.name);
         if std::env::var_os("RAMPART_PG_SPEED_PLANS").is_some() {
-            print_plans(&mut client, &native, &statement, &rewritten.sql);
+            print_plans(
+                &mut client,
+                [&native, &hand_native],
+                &statement,
+                &rewritten.sql,
+            );
         }
-        let [hand, native_ms, rampart] = medians(
+        let times = medians(
             &mut client,
             &[
                 (&[], &statement.hand),
                 (&native, statement.app),
+                (&hand_native, statement.app),
                 (&[], &rewritten.sql),
             ],
         );
-        hand_total += hand;
-        native_total += native_ms;
-        rampart_total += rampart;
-        println!(
-            "{:<18} {hand:>9.3} {native_ms:>11.3} {rampart:>11.3} {:>14.2} {:>16.2}",
-            statement.name,
-            rampart / hand,
-            rampart / native_ms
-        );
+        for (total, ms) in totals.iter_mut().zip(times) {
+            *total += ms;
+        }
+        print_row(statement.name, times);
     }
+    print_row("total", totals);
+}
+
+/// One line of the table: the four times and the three ratios.
+fn print_row(name: &str, [hand, native, hand_native, rampart]: [f64; 4]) {
     println!(
-        "{:<18} {hand_total:>9.3} {native_total:>11.3} {rampart_total:>11.3} {:>14.2} {:>16.2}",
-        "total",
-        rampart_total / hand_total,
-        rampart_total / native_total
+        "{name:<18} {hand:>9.3} {native:>10.3} {hand_native:>12.3} {rampart:>11.3} {:>13.2} {:>15.2} {:>19.2}",
+        rampart / hand,
+        rampart / native,
+        native / hand_native
     );
 }

@@ -118,6 +118,17 @@ fn from_rusqlite(error: &rusqlite::Error) -> DatabaseError {
             return DatabaseError::new(code, text);
         }
     }
+    if let rusqlite::Error::SqliteFailure(e, _) = error {
+        if e.extended_code == ffi::SQLITE_READONLY_DBMOVED {
+            return DatabaseError::new(
+                "58030",
+                format!(
+                    "the SQLite database file was moved or removed while open, so it \
+                     cannot be written ({message})"
+                ),
+            );
+        }
+    }
     let sqlstate = match error {
         rusqlite::Error::SqliteFailure(e, _) => match e.extended_code {
             ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => "23505",
@@ -126,6 +137,13 @@ fn from_rusqlite(error: &rusqlite::Error) -> DatabaseError {
             ffi::SQLITE_CONSTRAINT_CHECK => "23514",
             _ if e.code == rusqlite::ErrorCode::CannotOpen => "08001",
             _ if e.code == rusqlite::ErrorCode::DatabaseBusy => "55P03",
+            _ if e.code == rusqlite::ErrorCode::SystemIoFailure => "58030",
+            _ if e.code == rusqlite::ErrorCode::ReadOnly => "25006",
+            _ if e.code == rusqlite::ErrorCode::DatabaseCorrupt
+                || e.code == rusqlite::ErrorCode::NotADatabase =>
+            {
+                "XX001"
+            }
             _ if message.starts_with("no such table") => "42P01",
             _ if message.starts_with("no such column") => "42703",
             _ if message.contains("syntax error") => "42601",
