@@ -5,7 +5,9 @@
 
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{BinaryOperator, Expr, Ident, ObjectName, Query, Select, SetExpr, TableFactor, VisitorMut};
+use sqlparser::ast::{
+    BinaryOperator, Expr, Ident, ObjectName, Query, Select, SetExpr, TableFactor, VisitorMut,
+};
 
 use crate::lang::model::PolicySet;
 use crate::policy::KnownContext;
