@@ -109,7 +109,7 @@ impl QueryRewriter<'_> {
         // (combined, specialised, emitted) once per tenant, cloned after.
         let subquery = self
             .policy_cache
-            .get_or_make((index, locked), || self.policy_subquery(index, locked))?;
+            .read((index, locked), || self.policy_subquery(index, locked))?;
         if frame.has_with_names() {
             check_hidden_tables(&subquery, &frame, self.dialect, &table.name.to_string())?;
         }

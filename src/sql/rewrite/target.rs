@@ -90,8 +90,20 @@ impl QueryRewriter<'_> {
     }
 
     /// The conditions of `kind` that hide existing rows, AND-ed, specialised
-    /// and emitted over the target; `None` when they fold to true.
+    /// and emitted over the target; `None` when they fold to true. Made once
+    /// per tenant.
     pub(super) fn hiding_predicate(
+        &self,
+        target: &Target,
+        kind: StatementKind,
+        reads: bool,
+    ) -> Result<Option<Expr>, RewriteError> {
+        let key = (target.index, target.qualifier.clone(), kind, reads);
+        self.policy_cache
+            .hiding(key, || self.make_hiding_predicate(target, kind, reads))
+    }
+
+    fn make_hiding_predicate(
         &self,
         target: &Target,
         kind: StatementKind,
@@ -114,6 +126,7 @@ impl QueryRewriter<'_> {
 
     /// One RETURNING check column per condition of `kind` on `image` that
     /// raises 42501, numbered from `first_index` among the RETURNING items.
+    /// Made once per tenant.
     pub(super) fn check_columns(
         &self,
         target: &Target,
@@ -121,6 +134,23 @@ impl QueryRewriter<'_> {
         reads: bool,
         image: RowImage,
         first_index: usize,
+    ) -> Result<(Vec<SelectItem>, Vec<AppendedCheck>), RewriteError> {
+        let key = (target.index, target.qualifier.clone(), kind, reads, image);
+        let (items, mut checks) = self
+            .policy_cache
+            .checks(key, || self.make_check_columns(target, kind, reads, image))?;
+        for check in &mut checks {
+            check.column_index += first_index;
+        }
+        Ok((items, checks))
+    }
+
+    fn make_check_columns(
+        &self,
+        target: &Target,
+        kind: StatementKind,
+        reads: bool,
+        image: RowImage,
     ) -> Result<(Vec<SelectItem>, Vec<AppendedCheck>), RewriteError> {
         let mut items = Vec::new();
         let mut checks = Vec::new();
@@ -137,7 +167,7 @@ impl QueryRewriter<'_> {
                 alias: Ident::new(alias.clone()),
             });
             checks.push(AppendedCheck {
-                column_index: first_index + checks.len(),
+                column_index: checks.len(),
                 alias,
                 policy_description: describe(&condition, &target.name),
             });

@@ -5,49 +5,87 @@
 //! statement a tenant sends: combining its policies, specialising them to the
 //! context and emitting SQL is most of a rewrite's cost, so the subquery of
 //! each (table, locked) pair is made on first use and cloned after
-//! (`PolicyCache`). `max_rows` is resolved once.
+//! (`PolicyCache`), and so are a write target's hiding predicate and
+//! RETURNING checks. `max_rows` is resolved once.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use sqlparser::ast::Query;
+use sqlparser::ast::{Expr, Query, SelectItem};
 
 use crate::lang::model::{PolicySet, Value};
+use crate::policy::combine::{RowImage, StatementKind};
 use crate::sql::Dialect;
 
 use super::error::RewriteError;
+use super::plan::AppendedCheck;
 use super::row_check::{Interpreted, RowCheck};
 use super::{limit, rewrite_parsed, Bound, RewriteOptions, Rewritten};
 
-/// The policy subqueries made so far for one (policy set, context, dialect),
-/// by (table index, whether the read locks rows).
+/// A target's hiding predicate by (table, qualifier, statement kind, reads).
+pub(super) type HidingKey = (usize, Vec<String>, StatementKind, bool);
+/// A target's appended checks by the same and the row image checked.
+pub(super) type ChecksKey = (usize, Vec<String>, StatementKind, bool, RowImage);
+/// RETURNING check items and their plan entries, numbered from 0.
+pub(super) type Checks = (Vec<SelectItem>, Vec<AppendedCheck>);
+
+/// What the rewriter made so far for one (policy set, context, dialect):
+/// the policy subqueries of table reads by (table index, whether the read
+/// locks rows), and the predicates and checks of write targets.
 #[derive(Debug, Default)]
 pub(super) struct PolicyCache {
     reads: Mutex<HashMap<(usize, bool), Query>>,
+    hiding: Mutex<HashMap<HidingKey, Option<Expr>>>,
+    checks: Mutex<HashMap<ChecksKey, Checks>>,
 }
 
 impl PolicyCache {
     /// The subquery for `key`, made by `make` on first use.
-    pub(super) fn get_or_make(
+    pub(super) fn read(
         &self,
         key: (usize, bool),
         make: impl FnOnce() -> Result<Query, RewriteError>,
     ) -> Result<Query, RewriteError> {
-        if let Some(made) = self.lock().get(&key) {
-            return Ok(made.clone());
-        }
-        // Made outside the lock: two threads may both make it the first
-        // time; both results are the same.
-        let made = make()?;
-        self.lock().insert(key, made.clone());
-        Ok(made)
+        memo(&self.reads, key, make)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(usize, bool), Query>> {
-        // A panic while the map was held cannot leave it half-changed
-        // (`get` and `insert` are the only uses), so a poisoned lock is used.
-        self.reads.lock().unwrap_or_else(PoisonError::into_inner)
+    /// A write target's hiding predicate, made by `make` on first use.
+    pub(super) fn hiding(
+        &self,
+        key: HidingKey,
+        make: impl FnOnce() -> Result<Option<Expr>, RewriteError>,
+    ) -> Result<Option<Expr>, RewriteError> {
+        memo(&self.hiding, key, make)
     }
+
+    /// A write target's appended checks, made by `make` on first use.
+    pub(super) fn checks(
+        &self,
+        key: ChecksKey,
+        make: impl FnOnce() -> Result<Checks, RewriteError>,
+    ) -> Result<Checks, RewriteError> {
+        memo(&self.checks, key, make)
+    }
+}
+
+/// The value for `key` in `map`, made by `make` on first use and cloned.
+/// Made outside the lock: two threads may both make it the first time; both
+/// results are the same. A panic while the map was held cannot leave it
+/// half-changed (`get` and `insert` are the only uses), so a poisoned lock
+/// is used as it is.
+fn memo<K: Hash + Eq, V: Clone>(
+    map: &Mutex<HashMap<K, V>>,
+    key: K,
+    make: impl FnOnce() -> Result<V, RewriteError>,
+) -> Result<V, RewriteError> {
+    let lock = || map.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(made) = lock().get(&key) {
+        return Ok(made.clone());
+    }
+    let made = make()?;
+    lock().insert(key, made.clone());
+    Ok(made)
 }
 
 /// A rewriter bound to one tenant's context: [`TenantRewriter::rewrite`]
