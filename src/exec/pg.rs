@@ -212,6 +212,16 @@ fn from_postgres(error: &postgres::Error) -> DatabaseError {
         }
         return DatabaseError::new(db.code().code(), message);
     }
+    // A socket error: the connection is as good as closed (the server
+    // went away mid-conversation), and later calls will say "closed".
+    let io =
+        std::error::Error::source(error).and_then(|source| source.downcast_ref::<std::io::Error>());
+    if let (None, Some(io)) = (error.code(), io) {
+        return DatabaseError::new(
+            "08006",
+            format!("connection closed: error communicating with the server: {io}"),
+        );
+    }
     let sqlstate = match error.code() {
         Some(code) => code.code(),
         None if error.is_closed() => "08006",
