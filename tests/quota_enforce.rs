@@ -140,6 +140,40 @@ fn reload_replaces_limits_and_keeps_counters() {
     assert!(store.connect("t").is_err(), "2 open, limit 1");
 }
 
+/// A session's rate key checks the same limiter as a check by name, sees a
+/// reload's new limit, and a key another store made is looked up by name.
+#[test]
+fn rate_keys_share_the_limiter_and_follow_reloads() {
+    let store = store_at(0);
+    store.set_limits("t", &qps(10)).unwrap();
+    let key = store.rate_key("t").unwrap();
+    assert_eq!(key.tenant(), "t");
+    let by_key = (0..4).filter(|_| store.check_qps_key(&key).is_ok()).count();
+    assert_eq!(by_key, 4);
+    assert_eq!(granted(&store, "t", 100), 6, "one burst of 10 for both");
+    let err = store.check_qps_key(&key).unwrap_err();
+    assert_eq!(err.sqlstate(), "53400");
+    assert!(err.to_string().contains("tenant `t`"), "{err}");
+
+    // A reload raising the limit reaches the key already held. The burst
+    // left the arrival time 1,000 ms ahead; 100 ms later the new tolerance
+    // (19 × 50 ms) admits 2 more at 50 ms each, where the old one (9 × 100
+    // ms) would admit 1.
+    store.set_limits("t", &qps(20)).unwrap();
+    store.clock().advance(Duration::from_millis(100));
+    let more = (0..100).filter(|_| store.check_qps_key(&key).is_ok()).count();
+    assert_eq!(more, 2, "the raised limit, through the key held");
+
+    // A key from another store: that store's own limiter, found by name.
+    let other = store_at(0);
+    other.set_limits("t", &qps(3)).unwrap();
+    let foreign = (0..10).filter(|_| other.check_qps_key(&key).is_ok()).count();
+    assert_eq!(foreign, 3);
+    assert_eq!(other.check_qps("t").unwrap_err().sqlstate(), "53400");
+    // And an unregistered tenant has no key (fail closed).
+    assert_eq!(store.rate_key("nobody").unwrap_err().sqlstate(), "42704");
+}
+
 #[test]
 fn connection_limit_and_permits_given_back() {
     let store = store_at(0);

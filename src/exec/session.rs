@@ -13,7 +13,7 @@ use crate::engine::{Context, Engine};
 use crate::error::{DatabaseError, Error};
 use crate::lang::model::Value;
 use crate::policy::quota::ResolvedLimits;
-use crate::quota::QuotaStore;
+use crate::quota::{QuotaStore, RateKey};
 use crate::sql::rewrite::{
     violation_in_message, PlanKind, RewriteOptions, Rewritten, StatementPlan, TenantRewriter,
 };
@@ -134,6 +134,8 @@ pub struct Session {
 struct ConnectionSlot {
     store: Arc<dyn QuotaStore>,
     tenant: String,
+    /// The tenant's rate limiter, found once for the session's statements.
+    rate: RateKey,
 }
 
 impl Drop for ConnectionSlot {
@@ -192,10 +194,12 @@ fn admit(engine: &Engine, ctx: &Context) -> Result<Admission, Error> {
     let resolved = crate::policy::quota::resolve(set, &values);
     let store = Arc::clone(engine.quota_store());
     store.set_limits(&id, &resolved.limits)?;
+    let rate = store.rate_key(&id)?;
     store.acquire_connection(&id)?;
     let slot = ConnectionSlot {
         store,
         tenant: id.clone(),
+        rate,
     };
     Ok((values, Some(id), Some(slot), Some(resolved)))
 }
@@ -280,7 +284,7 @@ impl Session {
             return Err(Error::TransactionAborted);
         }
         if let Some(slot) = &self.slot {
-            slot.store.check_qps(&slot.tenant)?;
+            slot.store.check_qps_key(&slot.rate)?;
         }
         // Exhaustive, so that a new kind of statement must be placed here.
         let write = match plan.kind {

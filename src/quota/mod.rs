@@ -24,6 +24,8 @@ pub use redis_store::{RedisOptions, RedisStore};
 pub use slots::{ConnectionPermit, ConnectionSlots};
 pub use store::InProcessStore;
 
+use std::sync::Arc;
+
 use crate::lang::model::Limits;
 
 /// Where quota counters live: this process ([`InProcessStore`]), or Redis,
@@ -37,6 +39,19 @@ pub trait QuotaStore: Send + Sync {
 
     /// Admits one query, or refuses it with a retry-after hint (53400).
     fn check_qps(&self, tenant: &str) -> Result<(), QuotaError>;
+
+    /// The rate limiter of `tenant` (registered first), found once so that
+    /// [`QuotaStore::check_qps_key`] need not look the tenant up by name: a
+    /// session keeps one. The default keeps only the name.
+    fn rate_key(&self, tenant: &str) -> Result<RateKey, QuotaError> {
+        Ok(RateKey::by_name(tenant))
+    }
+
+    /// [`QuotaStore::check_qps`] for the tenant of `key`, a key this store
+    /// made (one from another store is looked up by its tenant's name).
+    fn check_qps_key(&self, key: &RateKey) -> Result<(), QuotaError> {
+        self.check_qps(key.tenant())
+    }
 
     /// Takes a connection slot (refused with 53300 at the limit); give it back
     /// with [`QuotaStore::release_connection`].
@@ -57,6 +72,38 @@ pub trait QuotaStore: Send + Sync {
     /// The limits of `tenant` and how much of them is in use now, for
     /// introspection; `None` when the tenant was never registered.
     fn state(&self, tenant: &str) -> Result<Option<QuotaState>, QuotaError>;
+}
+
+/// A tenant's rate limiter as [`QuotaStore::rate_key`] found it: its name,
+/// and for the in-process store the limiter itself (with the store it
+/// belongs to), so that a check is the limiter's atomics and nothing else.
+#[derive(Clone, Debug)]
+pub struct RateKey {
+    tenant: Arc<str>,
+    local: Option<(u64, Arc<Gcra>)>,
+}
+
+impl RateKey {
+    /// A key holding only the tenant's name, for stores that look it up on
+    /// every check (Redis).
+    pub fn by_name(tenant: &str) -> RateKey {
+        RateKey {
+            tenant: tenant.into(),
+            local: None,
+        }
+    }
+
+    pub fn tenant(&self) -> &str {
+        &self.tenant
+    }
+
+    /// The limiter, if the store with id `store` made this key.
+    fn local(&self, store: u64) -> Option<&Gcra> {
+        match &self.local {
+            Some((id, gcra)) if *id == store => Some(gcra),
+            _ => None,
+        }
+    }
 }
 
 /// One tenant's limits and current use as a quota store counts them.

@@ -11,7 +11,7 @@ use foldhash::fast::RandomState;
 use super::clock::{Clock, CoarseClock};
 use super::rate::{Gcra, RateLimit};
 use super::slots::{ConnectionPermit, ConnectionSlots};
-use super::{QuotaError, QuotaState, QuotaStore};
+use super::{QuotaError, QuotaState, QuotaStore, RateKey};
 use crate::lang::model::Limits;
 
 const SHARDS: usize = 64;
@@ -20,7 +20,8 @@ const SHARDS: usize = 64;
 /// reload replaces them in place and the counters stay.
 #[derive(Debug)]
 struct TenantState {
-    rate: Gcra,
+    name: Arc<str>,
+    rate: Arc<Gcra>,
     slots: Arc<ConnectionSlots>,
     storage_used: AtomicU64,
     /// `u64::MAX` is unlimited.
@@ -32,7 +33,8 @@ struct TenantState {
 impl TenantState {
     fn new(tenant: &str, limits: &Limits) -> TenantState {
         TenantState {
-            rate: Gcra::new(RateLimit::from_qps(limits.qps)),
+            name: tenant.into(),
+            rate: Arc::new(Gcra::new(RateLimit::from_qps(limits.qps))),
             slots: Arc::new(ConnectionSlots::new(tenant, limits.connections)),
             storage_used: AtomicU64::new(0),
             storage_limit: AtomicU64::new(limits.storage.unwrap_or(u64::MAX)),
@@ -67,6 +69,8 @@ type Shard = RwLock<HashMap<Box<str>, Arc<TenantState>, RandomState>>;
 /// ([`QuotaError::UnknownTenant`]), so a forgotten registration fails closed.
 #[derive(Debug)]
 pub struct InProcessStore<C: Clock = CoarseClock> {
+    /// Tells this store's [`RateKey`]s from other stores' ones.
+    id: u64,
     clock: C,
     hasher: RandomState,
     shards: Box<[Shard]>,
@@ -87,7 +91,9 @@ impl Default for InProcessStore<CoarseClock> {
 
 impl<C: Clock> InProcessStore<C> {
     pub fn with_clock(clock: C) -> InProcessStore<C> {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         InProcessStore {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             clock,
             hasher: RandomState::default(),
             shards: (0..SHARDS).map(|_| Shard::default()).collect(),
@@ -153,6 +159,16 @@ impl<C: Clock> InProcessStore<C> {
     }
 }
 
+/// Admits one query on `rate` at `now`, or the refusal naming `tenant`.
+#[inline]
+fn check_rate(rate: &Gcra, now: u64, tenant: &str) -> Result<(), QuotaError> {
+    rate.check(now).map_err(|retry_after| QuotaError::Rate {
+        tenant: tenant.to_string(),
+        limit: rate.limit().qps().unwrap_or(u64::MAX),
+        retry_after,
+    })
+}
+
 fn storage_full(tenant: &str, used: u64, limit: u64) -> QuotaError {
     QuotaError::StorageFull {
         tenant: tenant.to_string(),
@@ -179,15 +195,25 @@ impl<C: Clock> QuotaStore for InProcessStore<C> {
     #[inline]
     fn check_qps(&self, tenant: &str) -> Result<(), QuotaError> {
         self.with(tenant, |state| {
-            state
-                .rate
-                .check(self.clock.now_nanos())
-                .map_err(|retry_after| QuotaError::Rate {
-                    tenant: tenant.to_string(),
-                    limit: state.rate.limit().qps().unwrap_or(u64::MAX),
-                    retry_after,
-                })
+            check_rate(&state.rate, self.clock.now_nanos(), tenant)
         })
+    }
+
+    fn rate_key(&self, tenant: &str) -> Result<RateKey, QuotaError> {
+        self.with(tenant, |state| {
+            Ok(RateKey {
+                tenant: Arc::clone(&state.name),
+                local: Some((self.id, Arc::clone(&state.rate))),
+            })
+        })
+    }
+
+    #[inline]
+    fn check_qps_key(&self, key: &RateKey) -> Result<(), QuotaError> {
+        match key.local(self.id) {
+            Some(rate) => check_rate(rate, self.clock.now_nanos(), key.tenant()),
+            None => self.check_qps(key.tenant()),
+        }
     }
 
     fn acquire_connection(&self, tenant: &str) -> Result<(), QuotaError> {
