@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use sqlparser::ast::Ident;
 
-use crate::lang::model::{Policy, PolicySet, TExpr};
+use crate::lang::model::{Policy, PolicySet, TExpr, TExprKind, Value};
 use crate::lang::Command;
 use crate::policy::combine::{and, not, or, role_guard};
 
@@ -76,9 +76,14 @@ fn create_policy(
         command.map_or("ALL".to_string(), |c| c.keyword().to_uppercase()),
     );
     let guard = role_guard(set, policy);
+    // `g and true` is `g` and `not g or true` is `true`, nulls included.
     let guarded = |e: &TExpr| -> TExpr {
         match &guard {
             None => e.clone(),
+            Some(_) if e.kind == TExprKind::Literal(Value::Bool(true)) && !policy.permissive => {
+                e.clone()
+            }
+            Some(g) if e.kind == TExprKind::Literal(Value::Bool(true)) => g.clone(),
             Some(g) if policy.permissive => and(g.clone(), e.clone()),
             Some(g) => or(not(g.clone()), e.clone()),
         }

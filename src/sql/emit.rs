@@ -4,10 +4,7 @@
 
 use std::cell::Cell;
 
-use sqlparser::ast::{
-    self as sql, BinaryOperator, CastKind, DataType, Function, FunctionArg, FunctionArgExpr,
-    FunctionArgumentList, FunctionArguments, Ident, ObjectName, UnaryOperator,
-};
+use sqlparser::ast::{self as sql, BinaryOperator, DataType, Ident, ObjectName, UnaryOperator};
 
 use crate::lang::model::{Func, PolicySet, TExpr, TExprKind, Ty, Value};
 use crate::lang::print::format_timestamp;
@@ -16,7 +13,13 @@ use crate::policy::combine::{combine, Clause};
 use crate::policy::simplify::can_fail;
 use crate::policy::{specialise, KnownContext};
 
+use super::template::scalar_subquery;
 use super::{Dialect, EmitError};
+
+mod nodes;
+pub use nodes::{
+    bool_literal, cast, column_ref, function, int_literal, nested, text_literal, value_expr,
+};
 
 /// How context fields that specialisation did not fold are emitted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,6 +64,9 @@ pub struct Emitter<'a> {
     /// table it reads (the rewriter), or the database adds it itself (native RLS).
     pub inline_exists_policies: bool,
     next_alias: Cell<usize>,
+    /// Inside a context-only subexpression emitted as one scalar subquery
+    /// ([`ContextSource::Settings`]): its settings are read bare.
+    in_init_plan: Cell<bool>,
 }
 
 impl<'a> Emitter<'a> {
@@ -77,11 +83,32 @@ impl<'a> Emitter<'a> {
             known,
             inline_exists_policies: context == ContextSource::Literals,
             next_alias: Cell::new(0),
+            in_init_plan: Cell::new(false),
         }
     }
 
     /// Emits `expr`, reading its table's columns through `scope`.
+    ///
+    /// With [`ContextSource::Settings`], a largest subexpression that reads
+    /// the context and no row (a setting, a role test `'admin' in
+    /// request.roles`, a whole role guard) becomes one scalar subquery,
+    /// which PostgreSQL runs once per statement as an init plan and plans
+    /// as an opaque parameter, as in hand-written native RLS.
     pub fn expr(&self, expr: &TExpr, scope: &Scope) -> Result<sql::Expr, EmitError> {
+        if self.context == ContextSource::Settings
+            && !self.in_init_plan.get()
+            && super::settings::reads_only_context(expr)
+        {
+            self.in_init_plan.set(true);
+            let inner = self.expr_node(expr, scope);
+            self.in_init_plan.set(false);
+            return scalar_subquery(inner?);
+        }
+        self.expr_node(expr, scope)
+    }
+
+    /// Emits one node of `expr` (its children through [`Emitter::expr`]).
+    fn expr_node(&self, expr: &TExpr, scope: &Scope) -> Result<sql::Expr, EmitError> {
         Ok(match &expr.kind {
             TExprKind::Literal(v) => self.literal(v)?,
             TExprKind::Column(i) => {
@@ -327,16 +354,20 @@ impl<'a> Emitter<'a> {
                 // `= ANY(SELECT …)` (with any number of parentheses) would
                 // compare with the rows of the subquery, not the elements of
                 // the array it yields: a cast to the set's own type (free)
-                // makes the operand an expression.
+                // makes a subquery operand an expression. (Inside a context
+                // subquery the setting is read bare, already cast.)
                 let array_type = if set.ty == Ty::IntSet {
                     "bigint[]"
                 } else {
                     "text[]"
                 };
-                let array = cast(
-                    self.expr(set, scope)?,
-                    DataType::Custom(ObjectName::from(vec![Ident::new(array_type)]), vec![]),
-                );
+                let array = match self.expr(set, scope)? {
+                    subquery @ sql::Expr::Subquery(_) => cast(
+                        subquery,
+                        DataType::Custom(ObjectName::from(vec![Ident::new(array_type)]), vec![]),
+                    ),
+                    array => array,
+                };
                 let any = sql::Expr::AnyOp {
                     left: Box::new(x_sql),
                     compare_op: BinaryOperator::Eq,
@@ -490,95 +521,6 @@ fn short_circuit(op: BinaryOp, left: sql::Expr, right: sql::Expr) -> sql::Expr {
         }],
         else_result: Some(Box::new(whole)),
     }
-}
-
-// ---------------------------------------------------------------- small builders
-
-pub fn value_expr(value: sql::Value) -> sql::Expr {
-    sql::Expr::Value(value.into())
-}
-
-pub fn bool_literal(b: bool) -> sql::Expr {
-    value_expr(sql::Value::Boolean(b))
-}
-
-pub fn int_literal(i: i64) -> sql::Expr {
-    if i == i64::MIN {
-        // `-9223372036854775808` would read as numeric: stay in bigint.
-        return sql::Expr::Nested(Box::new(sql::Expr::BinaryOp {
-            left: Box::new(value_expr(sql::Value::Number(
-                (i64::MIN + 1).to_string(),
-                false,
-            ))),
-            op: BinaryOperator::Minus,
-            right: Box::new(value_expr(sql::Value::Number("1".into(), false))),
-        }));
-    }
-    let number = value_expr(sql::Value::Number(i.to_string(), false));
-    if i < 0 {
-        sql::Expr::Nested(Box::new(number))
-    } else {
-        number
-    }
-}
-
-/// A quoted text literal, every `'` doubled (sqlparser's printer leaves a quote
-/// after `\` or `'` alone); refuses NUL, which no SQL text value can hold.
-pub fn text_literal(s: &str) -> Result<sql::Expr, EmitError> {
-    if s.contains('\0') {
-        return Err(EmitError::NulInText);
-    }
-    let quoted = format!("'{}'", s.replace('\'', "''"));
-    Ok(value_expr(sql::Value::Placeholder(quoted)))
-}
-
-/// `"qualifier"."column"`, every part quoted so no name is read as a keyword.
-pub fn column_ref(qualifier: &[String], column: &str) -> sql::Expr {
-    let mut parts: Vec<Ident> = qualifier
-        .iter()
-        .map(|q| Ident::with_quote('"', q.as_str()))
-        .collect();
-    parts.push(Ident::with_quote('"', column));
-    sql::Expr::CompoundIdentifier(parts)
-}
-
-pub fn cast(expr: sql::Expr, data_type: DataType) -> sql::Expr {
-    sql::Expr::Cast {
-        kind: CastKind::Cast,
-        expr: Box::new(expr),
-        data_type,
-        format: None,
-    }
-}
-
-/// Wraps compound expressions in parentheses so printing keeps the tree's grouping.
-pub fn nested(expr: sql::Expr) -> sql::Expr {
-    match expr {
-        sql::Expr::BinaryOp { .. } | sql::Expr::UnaryOp { .. } | sql::Expr::Like { .. } => {
-            sql::Expr::Nested(Box::new(expr))
-        }
-        other => other,
-    }
-}
-
-pub fn function(name: &str, args: Vec<sql::Expr>) -> sql::Expr {
-    sql::Expr::Function(Function {
-        name: ObjectName::from(vec![Ident::new(name)]),
-        uses_odbc_syntax: false,
-        parameters: FunctionArguments::None,
-        args: FunctionArguments::List(FunctionArgumentList {
-            duplicate_treatment: None,
-            args: args
-                .into_iter()
-                .map(|a| FunctionArg::Unnamed(FunctionArgExpr::Expr(a)))
-                .collect(),
-            clauses: Vec::new(),
-        }),
-        within_group: Vec::new(),
-        filter: None,
-        null_treatment: None,
-        over: None,
-    })
 }
 
 fn in_list_or_false(x: sql::Expr, list: Vec<sql::Expr>, negated: bool) -> sql::Expr {

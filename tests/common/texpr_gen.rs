@@ -1,5 +1,5 @@
 //! Random well-typed expressions, rows and contexts for property tests (the
-//! generator of `tests/emit_sqlite.rs`, shared): NULLs, extremes, unicode.
+//! generator shared by `tests/emit_sqlite.rs` and `tests/jit.rs`): NULLs, extremes, unicode.
 #![allow(dead_code)]
 
 use proptest::prelude::*;
