@@ -88,7 +88,9 @@ fn single_thread(c: &mut Criterion) {
         store.check_qps_key(&keys[i]).is_ok()
     });
     let direct = governor_direct();
-    one_thread(c, "quota/governor_direct/1thread", |i| direct[i].check().is_ok());
+    one_thread(c, "quota/governor_direct/1thread", |i| {
+        direct[i].check().is_ok()
+    });
     one_thread(c, "quota/by_name/1thread", |i| {
         store.check_qps(&names[i]).is_ok()
     });
@@ -144,9 +146,12 @@ fn two_thread_checks(c: &mut Criterion) {
     two_threads(c, "quota/by_name/2threads", shared, |s, i| {
         s.0.check_qps(&s.2[i]).is_ok()
     });
-    two_threads(c, "quota/governor_direct/2threads", Arc::new(governor_direct()), |d, i| {
-        d[i].check().is_ok()
-    });
+    two_threads(
+        c,
+        "quota/governor_direct/2threads",
+        Arc::new(governor_direct()),
+        |d, i| d[i].check().is_ok(),
+    );
     let names = tenants();
     let keyed = (governor_keyed(&names), names);
     two_threads(c, "quota/governor/2threads", Arc::new(keyed), |k, i| {

@@ -31,6 +31,13 @@ fn rampart(args: &[&str]) -> Out {
     }
 }
 
+/// `rampart run -p policies/saas -c CONTEXT --db URL ARGS…`.
+fn run(context: &str, db: &str, args: &[&str]) -> Out {
+    let mut all = vec!["run", "-p", SAAS, "-c", context, "--db", db];
+    all.extend_from_slice(args);
+    rampart(&all)
+}
+
 /// A database file with the saas tables and a few orders.
 fn database(dir: &std::path::Path) -> String {
     let path = dir.join("app.db");
@@ -57,17 +64,14 @@ fn database(dir: &std::path::Path) -> String {
 fn run_prints_tables_and_counts() {
     let dir = tempfile::tempdir().unwrap();
     let db = database(dir.path());
-    let out = rampart(&[
-        "run",
-        "-p",
-        SAAS,
-        "-c",
+    let out = run(
         BOB,
-        "--db",
         &db,
-        "SELECT id, amount, note FROM orders ORDER BY id",
-        "UPDATE orders SET amount = 11",
-    ]);
+        &[
+            "SELECT id, amount, note FROM orders ORDER BY id",
+            "UPDATE orders SET amount = 11",
+        ],
+    );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         out.stdout,
@@ -79,18 +83,9 @@ fn run_prints_tables_and_counts() {
 fn run_prints_json_per_statement() {
     let dir = tempfile::tempdir().unwrap();
     let db = database(dir.path());
-    let out = rampart(&[
-        "run",
-        "-p",
-        SAAS,
-        "-c",
-        ANN,
-        "--db",
-        &db,
-        "--format",
+    let out = run(ANN, &db, &["--format",
         "json",
-        "SELECT id FROM orders ORDER BY id; UPDATE orders SET note = 'x' WHERE id = 2 RETURNING id, note",
-    ]);
+        "SELECT id FROM orders ORDER BY id; UPDATE orders SET note = 'x' WHERE id = 2 RETURNING id, note"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let lines: Vec<serde_json::Value> = out
         .stdout
@@ -111,18 +106,15 @@ fn run_stops_at_the_first_error_and_keeps_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let db = database(dir.path());
     let file = dir.path().join("app.db");
-    let out = rampart(&[
-        "run",
-        "-p",
-        SAAS,
-        "-c",
+    let out = run(
         BOB,
-        "--db",
         &db,
-        "UPDATE orders SET note = 'first'",
-        "UPDATE orders SET amount = -1",
-        "UPDATE orders SET note = 'never'",
-    ]);
+        &[
+            "UPDATE orders SET note = 'first'",
+            "UPDATE orders SET amount = -1",
+            "UPDATE orders SET note = 'never'",
+        ],
+    );
     assert_eq!(out.code, 1);
     assert_eq!(out.stdout, "(1 row affected)\n");
     assert_eq!(
@@ -130,109 +122,48 @@ fn run_stops_at_the_first_error_and_keeps_the_database() {
         "error[42501]: new row violates row-level security policy for table \"orders\"\n"
     );
     let before = std::fs::read(&file).unwrap();
-    let refused = rampart(&[
-        "run",
-        "-p",
-        SAAS,
-        "-c",
-        BOB,
-        "--db",
-        &db,
-        "UPDATE orders SET amount = -1",
-    ]);
+    let refused = run(BOB, &db, &["UPDATE orders SET amount = -1"]);
     assert_eq!(refused.code, 1);
     assert_eq!(
         std::fs::read(&file).unwrap(),
         before,
         "the file is byte-for-byte unchanged"
     );
-    let notes = rampart(&[
-        "run",
-        "-p",
-        SAAS,
-        "-c",
-        BOB,
-        "--db",
-        &db,
-        "--format",
-        "json",
-        "SELECT note FROM orders",
-    ]);
+    let notes = run(BOB, &db, &["--format", "json", "SELECT note FROM orders"]);
     assert!(notes.stdout.contains(r#"[["first"]]"#), "{}", notes.stdout);
 }
 
 #[test]
 fn run_on_memory_creates_the_declared_tables() {
-    let out = rampart(&[
-        "run",
-        "-p",
-        SAAS,
-        "-c",
+    let out = run(
         ANN,
-        "--db",
         "sqlite::memory:",
-        "SELECT count(*) AS n FROM orders",
-    ]);
+        &["SELECT count(*) AS n FROM orders"],
+    );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stdout, " n\n---\n 0\n(1 row)\n");
 }
 
 #[test]
 fn run_refuses_bad_urls_and_sql() {
-    let out = rampart(&[
-        "run",
-        "-p",
-        SAAS,
-        "-c",
-        ANN,
-        "--db",
-        "mysql://x",
-        "SELECT 1",
-    ]);
+    let out = run(ANN, "mysql://x", &["SELECT 1"]);
     assert_eq!(out.code, 2);
     assert!(
         out.stderr.contains("expected `sqlite::memory:`"),
         "{}",
         out.stderr
     );
-    let out = rampart(&[
-        "run",
-        "-p",
-        SAAS,
-        "-c",
-        ANN,
-        "--db",
-        "postgres://nobody@127.0.0.1:1/x",
-        "SELECT 1",
-    ]);
+    let out = run(ANN, "postgres://nobody@127.0.0.1:1/x", &["SELECT 1"]);
     assert_eq!(out.code, 2);
     assert!(
         out.stderr.starts_with("error[08001]: cannot connect"),
         "{}",
         out.stderr
     );
-    let out = rampart(&[
-        "run",
-        "-p",
-        SAAS,
-        "-c",
-        ANN,
-        "--db",
-        "sqlite::memory:",
-        "SELEC 1",
-    ]);
+    let out = run(ANN, "sqlite::memory:", &["SELEC 1"]);
     assert_eq!(out.code, 1);
     assert!(out.stderr.starts_with("error[42601]"), "{}", out.stderr);
-    let out = rampart(&[
-        "run",
-        "-p",
-        SAAS,
-        "-c",
-        ANN,
-        "--db",
-        "sqlite::memory:",
-        "DROP TABLE orders",
-    ]);
+    let out = run(ANN, "sqlite::memory:", &["DROP TABLE orders"]);
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("`DROP` statements"), "{}", out.stderr);
     assert!(!out.stderr.contains("panicked"));
@@ -274,16 +205,11 @@ fn usage_prints_limits_and_bytes_and_recomputes() {
     // Rows written straight into the file are not counted (no triggers on
     // that connection) until a recompute.
     let db = database(dir.path());
-    let out = rampart(&[
-        "run",
-        "-p",
-        SAAS,
-        "-c",
+    let out = run(
         ANN,
-        "--db",
         &db,
-        "INSERT INTO orders (id, amount, status) VALUES (4, 5, 'open')",
-    ]);
+        &["INSERT INTO orders (id, amount, status) VALUES (4, 5, 'open')"],
+    );
     assert_eq!(out.code, 0, "{}", out.stderr);
 
     // 24 a row + 8 (id) + 4 ('acme') + 3 ('ann') + 8 (amount) + 4 ('open').

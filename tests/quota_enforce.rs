@@ -161,13 +161,17 @@ fn rate_keys_share_the_limiter_and_follow_reloads() {
     // ms) would admit 1.
     store.set_limits("t", &qps(20)).unwrap();
     store.clock().advance(Duration::from_millis(100));
-    let more = (0..100).filter(|_| store.check_qps_key(&key).is_ok()).count();
+    let more = (0..100)
+        .filter(|_| store.check_qps_key(&key).is_ok())
+        .count();
     assert_eq!(more, 2, "the raised limit, through the key held");
 
     // A key from another store: that store's own limiter, found by name.
     let other = store_at(0);
     other.set_limits("t", &qps(3)).unwrap();
-    let foreign = (0..10).filter(|_| other.check_qps_key(&key).is_ok()).count();
+    let foreign = (0..10)
+        .filter(|_| other.check_qps_key(&key).is_ok())
+        .count();
     assert_eq!(foreign, 3);
     assert_eq!(other.check_qps("t").unwrap_err().sqlstate(), "53400");
     // And an unregistered tenant has no key (fail closed).
