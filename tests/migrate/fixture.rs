@@ -10,7 +10,10 @@ use std::time::Duration;
 use rampart::exec::Backend;
 use rampart::{Context, Engine, Error};
 
-pub const POLICY: &str = r#"
+/// The context, both tables and the `orders` policy, shared by both sets.
+macro_rules! tables {
+    () => {
+        r#"
 context tenant { id: text }
 
 table orders {
@@ -30,38 +33,28 @@ table items {
 policy orders_isolation on orders
   using tenant_id == tenant.id
   check tenant_id == tenant.id;
+"#
+    };
+}
 
+pub const POLICY: &str = concat!(
+    tables!(),
+    r#"
 policy items_isolation on items
   using tenant_id == tenant.id
   check tenant_id == tenant.id;
-"#;
+"#
+);
 
 /// The same tables, the `items` policy reading another table: no
 /// PostgreSQL row filter can say it.
-pub const POLICY_WITH_EXISTS: &str = r#"
-context tenant { id: text }
-
-table orders {
-  id: int
-  tenant_id: text = tenant.id
-  amount: int
-  note: text?
-}
-
-table items {
-  id: int
-  tenant_id: text = tenant.id
-  order_id: int
-  qty: int
-}
-
-policy orders_isolation on orders
-  using tenant_id == tenant.id
-  check tenant_id == tenant.id;
-
+pub const POLICY_WITH_EXISTS: &str = concat!(
+    tables!(),
+    r#"
 policy items_of_visible_orders on items
   using exists orders o where o.id == order_id;
-"#;
+"#
+);
 
 pub fn engine() -> Engine {
     Engine::from_source("migrate.policy", POLICY).unwrap()
