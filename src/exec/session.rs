@@ -21,6 +21,7 @@ use crate::sql::Dialect;
 use super::usage::{Accounting, TenantAccount};
 use super::{Backend, RawResult, SqlValue};
 
+mod rows;
 mod transaction;
 
 /// How many rewritten statements a session remembers.
@@ -425,27 +426,24 @@ impl Session {
             PlanKind::Delete => Operation::Delete,
             PlanKind::Update | PlanKind::Query | PlanKind::Transaction(_) => Operation::Update,
         };
+        let dialect = self.backend.dialect();
+        let types = if plan.image_columns.is_empty() {
+            Vec::new()
+        } else {
+            rows::image_types(self.engine.policy_set(), plan)
+        };
         let mut events = Vec::new();
         let mut out_rows = Vec::with_capacity(rows.len());
         for mut row in rows {
             let checks = row.get(image_end..).unwrap_or_default();
-            if checks.iter().any(|v| !v.is_true()) {
-                return Err(Error::CheckViolation {
-                    table: table.to_string(),
-                });
-            }
+            rows::verify_checks(plan, table, checks, dialect)?;
             if !plan.image_columns.is_empty() {
                 let image = row.get(keep..image_end).unwrap_or_default();
                 events.push(ChangeEvent {
                     table: table.to_string(),
                     operation,
                     tenant: self.tenant.clone(),
-                    row: plan
-                        .image_columns
-                        .iter()
-                        .cloned()
-                        .zip(image.iter().cloned())
-                        .collect(),
+                    row: rows::image_row(table, &plan.image_columns, &types, image, dialect)?,
                 });
             }
             row.truncate(keep);
