@@ -308,9 +308,30 @@ fn refuses_bad_input_and_changes_nothing() {
              tenant_id TEXT NOT NULL, amount TEXT NOT NULL, note TEXT)",
         )
         .unwrap();
+    // A target column that does not store its declared type (`amount: int`
+    // as TEXT) is refused by the target's schema check, naming it.
     let e = refused(files.options("acme"), None);
     assert!(
-        matches!(&e, Error::Migrate(MigrateError::SchemaDiffers { column, .. }) if column == "amount"),
+        matches!(
+            &e,
+            Error::Migrate(MigrateError::On {
+                side: Side::Target,
+                ..
+            })
+        ) && e.to_string().contains("`amount`"),
+        "{e}"
+    );
+    assert_eq!(e.sqlstate(), "42804");
+    // Both store the declared type, but differently from the source.
+    target
+        .batch(
+            "DROP TABLE orders; CREATE TABLE orders (id INTEGER PRIMARY KEY, \
+             tenant_id VARCHAR(10) NOT NULL, amount INTEGER NOT NULL, note TEXT)",
+        )
+        .unwrap();
+    let e = refused(files.options("acme"), None);
+    assert!(
+        matches!(&e, Error::Migrate(MigrateError::SchemaDiffers { column, .. }) if column == "tenant_id"),
         "{e}"
     );
     target

@@ -56,7 +56,7 @@ const SEED: u64 = 0x5EED_0F5E_1EC7;
 type Rows = Vec<Vec<String>>;
 
 /// What a statement gave: columns, rows and the count, or `SQLSTATE: message`.
-type Answer = Result<(Vec<String>, Rows, u64), String>;
+type Answer = Result<(std::sync::Arc<[String]>, Rows, u64), String>;
 
 /// A quota store that admits everything: the example tiers' rates would
 /// refuse a corpus run at full speed.

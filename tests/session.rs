@@ -81,7 +81,7 @@ fn scenario(h: &Harness) {
     assert_eq!(ints(&ann.execute(q).unwrap().rows), [1, 2, 3]);
     assert_eq!(ints(&eve.execute(q).unwrap().rows), [4, 5]);
     let counted = ann.execute("SELECT count(*) AS n FROM orders").unwrap();
-    assert_eq!(counted.columns, ["n"]);
+    assert_eq!(*counted.columns, ["n"]);
     assert_eq!(counted.affected, 1);
 
     // UPDATE: counts, RETURNING stripped to the user's items.
@@ -93,7 +93,7 @@ fn scenario(h: &Harness) {
     let returned = ann
         .execute("UPDATE orders SET status = 'paid' WHERE id = 3 RETURNING id, status")
         .unwrap();
-    assert_eq!(returned.columns, ["id", "status"]);
+    assert_eq!(*returned.columns, ["id", "status"]);
     assert_eq!(
         returned.rows,
         [vec![SqlValue::Int(3), SqlValue::Text("paid".into())]]

@@ -78,5 +78,5 @@ pub fn json(result: &QueryResult) -> String {
         .iter()
         .map(|row| row.iter().map(SqlValue::to_json).collect())
         .collect();
-    json!({"columns": result.columns, "rows": rows, "affected": result.affected}).to_string()
+    json!({"columns": &*result.columns, "rows": rows, "affected": result.affected}).to_string()
 }

@@ -109,7 +109,7 @@ fn as_table(usage: &[QuotaUsage]) -> QueryResult {
             "max_rows",
         ]
         .map(str::to_string)
-        .to_vec(),
+        .into(),
         affected: u64::try_from(rows.len()).unwrap_or(u64::MAX),
         rows,
     }

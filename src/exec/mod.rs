@@ -16,6 +16,8 @@ pub use session::{ChangeEvent, Operation, QueryResult, Session};
 pub use usage::QuotaUsage;
 pub use value::SqlValue;
 
+use std::sync::Arc;
+
 use crate::error::DatabaseError;
 use crate::sql::Dialect;
 
@@ -23,8 +25,8 @@ use crate::sql::Dialect;
 /// rewriter appended.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RawResult {
-    /// Column names, in order.
-    pub columns: Vec<String>,
+    /// Column names, in order (shared: a backend keeps them per statement).
+    pub columns: Arc<[String]>,
     /// Rows, each as long as `columns`.
     pub rows: Vec<Vec<SqlValue>>,
     /// Rows changed by a write without RETURNING (for other statements, the

@@ -3,6 +3,7 @@
 //! formats into `SqlValue`s.
 
 use std::num::NonZeroUsize;
+use std::sync::Arc;
 use std::time::Duration;
 
 use lru::LruCache;
@@ -25,7 +26,8 @@ const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
 /// A connection to a PostgreSQL server.
 pub struct PostgresBackend {
     client: Client,
-    statements: LruCache<String, Statement>,
+    /// Prepared statements by text, with their column names.
+    statements: LruCache<String, (Statement, Arc<[String]>)>,
 }
 
 impl PostgresBackend {
@@ -51,13 +53,22 @@ impl PostgresBackend {
         }
     }
 
-    fn prepare(&mut self, sql: &str) -> Result<Statement, DatabaseError> {
-        if let Some(statement) = self.statements.get(sql) {
-            return Ok(statement.clone());
+    /// The prepared statement for `sql` and its column names. PostgreSQL
+    /// fails a prepared statement whose result columns a schema change
+    /// altered rather than returning others, so the names stay right.
+    fn prepare(&mut self, sql: &str) -> Result<(Statement, Arc<[String]>), DatabaseError> {
+        if let Some((statement, names)) = self.statements.get(sql) {
+            return Ok((statement.clone(), Arc::clone(names)));
         }
         let statement = self.client.prepare(sql).map_err(|e| from_postgres(&e))?;
-        self.statements.put(sql.to_string(), statement.clone());
-        Ok(statement)
+        let names: Arc<[String]> = statement
+            .columns()
+            .iter()
+            .map(|c| c.name().to_string())
+            .collect();
+        self.statements
+            .put(sql.to_string(), (statement.clone(), Arc::clone(&names)));
+        Ok((statement, names))
     }
 }
 
@@ -67,7 +78,7 @@ impl Backend for PostgresBackend {
     }
 
     fn run(&mut self, sql: &str, returns_rows: bool) -> Result<RawResult, DatabaseError> {
-        let statement = self.prepare(sql)?;
+        let (statement, columns) = self.prepare(sql)?;
         if !returns_rows {
             let affected = self
                 .client
@@ -82,11 +93,6 @@ impl Backend for PostgresBackend {
             .client
             .query(&statement, &[])
             .map_err(|e| from_postgres(&e))?;
-        let columns: Vec<String> = statement
-            .columns()
-            .iter()
-            .map(|c| c.name().to_string())
-            .collect();
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
             let mut values = Vec::with_capacity(columns.len());

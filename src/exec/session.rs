@@ -12,28 +12,36 @@ use lru::LruCache;
 use crate::engine::{Context, Engine};
 use crate::error::{DatabaseError, Error};
 use crate::lang::model::Value;
-use crate::policy::quota::ResolvedLimits;
 use crate::quota::{QuotaStore, RateKey};
 use crate::sql::rewrite::{
     violation_in_message, PlanKind, RewriteOptions, Rewritten, StatementPlan, TenantRewriter,
 };
 use crate::sql::Dialect;
 
-use super::usage::{check_storage, lock_tenant, Accounting};
+use super::usage::{Accounting, TenantAccount};
 use super::{Backend, RawResult, SqlValue};
 
+mod rows;
 mod transaction;
 
 /// How many rewritten statements a session remembers.
 const REWRITE_CACHE: NonZeroUsize = NonZeroUsize::MIN.saturating_add(255);
-/// The savepoint each write runs under inside a user's transaction.
-const STATEMENT_SAVEPOINT: &str = "rampart_statement";
+/// The savepoint each write runs under inside a user's transaction: taken,
+/// released, rolled back to.
+const STATEMENT_SAVEPOINT_BEGIN: &str = "SAVEPOINT rampart_statement";
+const STATEMENT_SAVEPOINT_RELEASE: &str = "RELEASE SAVEPOINT rampart_statement";
+const STATEMENT_SAVEPOINT_ROLLBACK: &str =
+    "ROLLBACK TO SAVEPOINT rampart_statement; RELEASE SAVEPOINT rampart_statement";
+
+/// A result's column names, shared between the results of one statement.
+type Names = Arc<[String]>;
 
 /// What a statement gave back, as the application asked for it: its own
 /// RETURNING columns (or the query's), nothing the rewriter appended.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct QueryResult {
-    pub columns: Vec<String>,
+    /// Column names, in order (shared between results of one statement).
+    pub columns: Arc<[String]>,
     pub rows: Vec<Vec<SqlValue>>,
     /// Rows returned by a query, or rows inserted, updated or deleted.
     pub affected: u64,
@@ -124,10 +132,13 @@ pub struct Session {
     slot: Option<ConnectionSlot>,
     /// Whether the open user transaction has run a write.
     wrote: bool,
-    /// The tenant's limits (`None` without a tenant).
-    limits: Option<ResolvedLimits>,
+    /// The tenant's storage limit and usage statements (`None` without a
+    /// tenant).
+    account: Option<TenantAccount>,
     /// Which tables' storage accounting is known to be in place.
     accounting: Accounting,
+    /// The last write's result columns and the user's part of them.
+    stripped: Option<(Names, Names)>,
 }
 
 /// A connection slot taken from the engine's quota store.
@@ -151,7 +162,7 @@ impl Engine {
     /// (re)registered with the quota store first, so a reloaded policy set's
     /// limits apply from its next session on.
     pub fn connect(&self, ctx: Context, backend: Box<dyn Backend>) -> Result<Session, Error> {
-        let (values, tenant, slot, limits) = admit(self, &ctx)?;
+        let (values, tenant, slot, account) = admit(self, &ctx)?;
         let tables = self.policy_set().tables.len();
         let rewriter =
             TenantRewriter::new(Arc::clone(self.policy_set_arc()), values, backend.dialect());
@@ -168,19 +179,20 @@ impl Engine {
             savepoints: Vec::new(),
             slot,
             wrote: false,
-            limits,
+            account,
             accounting: Accounting::new(tables),
+            stripped: None,
         })
     }
 }
 
 /// What admitting a context gives: its values, its tenant id, a connection
-/// slot of that tenant and its limits.
+/// slot of that tenant and its storage account.
 type Admission = (
     Vec<Value>,
     Option<String>,
     Option<ConnectionSlot>,
-    Option<ResolvedLimits>,
+    Option<TenantAccount>,
 );
 
 /// The context's values, its tenant id and a connection slot of that
@@ -201,7 +213,8 @@ fn admit(engine: &Engine, ctx: &Context) -> Result<Admission, Error> {
         tenant: id.clone(),
         rate,
     };
-    Ok((values, Some(id), Some(slot), Some(resolved)))
+    let account = TenantAccount::new(&id, &resolved);
+    Ok((values, Some(id), Some(slot), Some(account)))
 }
 
 impl Session {
@@ -226,10 +239,12 @@ impl Session {
     /// result. Statements run in order and stop at the first error; a
     /// statement that fails changes nothing.
     pub fn execute(&mut self, sql: &str) -> Result<QueryResult, Error> {
-        match self.execute_each(sql) {
-            (_, Some(e)) => Err(e),
-            (mut results, None) => Ok(results.pop().unwrap_or_default()),
+        let rewritten = self.rewritten_or_abort(sql)?;
+        let mut last = QueryResult::default();
+        for (statement, plan) in rewritten.statements.iter().zip(&rewritten.plan) {
+            last = self.run_statement(statement, plan)?;
         }
+        Ok(last)
     }
 
     /// Runs `sql` statement by statement, returning each result up to the
@@ -314,28 +329,25 @@ impl Session {
             // for the lock up front, under the busy timeout.
             TxState::Idle => (
                 match self.backend.dialect() {
-                    Dialect::Sqlite => "BEGIN IMMEDIATE".to_string(),
-                    Dialect::Postgres => "BEGIN".to_string(),
+                    Dialect::Sqlite => "BEGIN IMMEDIATE",
+                    Dialect::Postgres => "BEGIN",
                 },
-                "COMMIT".to_string(),
-                "ROLLBACK".to_string(),
+                "COMMIT",
+                "ROLLBACK",
             ),
             _ => (
-                format!("SAVEPOINT {STATEMENT_SAVEPOINT}"),
-                format!("RELEASE SAVEPOINT {STATEMENT_SAVEPOINT}"),
-                format!(
-                    "ROLLBACK TO SAVEPOINT {STATEMENT_SAVEPOINT}; \
-                     RELEASE SAVEPOINT {STATEMENT_SAVEPOINT}"
-                ),
+                STATEMENT_SAVEPOINT_BEGIN,
+                STATEMENT_SAVEPOINT_RELEASE,
+                STATEMENT_SAVEPOINT_ROLLBACK,
             ),
         };
         let pending_before = self.accounting.pending();
-        self.backend.batch(&begin)?;
+        self.backend.batch(begin)?;
         let outcome = self.run_counted_write(sql, plan).map_err(violation);
         let outcome = match outcome {
             Ok(done) => self
                 .backend
-                .batch(&commit)
+                .batch(commit)
                 .map(|()| done)
                 .map_err(Error::from),
             Err(e) => Err(e),
@@ -351,7 +363,7 @@ impl Session {
             Err(e) => {
                 // Roll back what the statement did; if even that fails the
                 // connection is gone and the database has undone it.
-                let _ = self.backend.batch(&rollback);
+                let _ = self.backend.batch(rollback);
                 self.fail_in_transaction();
                 self.accounting.forget(pending_before);
                 Err(e)
@@ -374,14 +386,15 @@ impl Session {
             plan.table.as_deref(),
             self.backend.as_mut(),
         )?;
-        let (Some(tenant), Some(limits), true) = (&self.tenant, &self.limits, counted) else {
+        let Some(account) = self.account.as_ref().filter(|_| counted) else {
             return self.run_write(sql, plan);
         };
-        let (tenant, storage) = (tenant.clone(), limits.limits.storage);
-        let before = lock_tenant(self.backend.as_mut(), &tenant, limits)?;
+        let before = account.lock(self.backend.as_mut())?;
         let done = self.run_write(sql, plan)?;
         let adds = plan.kind != PlanKind::Delete;
-        check_storage(self.backend.as_mut(), &tenant, before, storage, adds)?;
+        if let Some(account) = &self.account {
+            account.check_storage(self.backend.as_mut(), before, adds)?;
+        }
         Ok(done)
     }
 
@@ -403,7 +416,7 @@ impl Session {
             ));
         }
         let RawResult { columns, rows, .. } = raw;
-        let table = plan.table.clone().unwrap_or_default();
+        let table = plan.table.as_deref().unwrap_or_default();
         let keep = columns.len().checked_sub(plan.appended()).ok_or_else(|| {
             Error::Database(DatabaseError::new(
                 "XX000",
@@ -417,25 +430,24 @@ impl Session {
             PlanKind::Delete => Operation::Delete,
             PlanKind::Update | PlanKind::Query | PlanKind::Transaction(_) => Operation::Update,
         };
+        let dialect = self.backend.dialect();
+        let types = if plan.image_columns.is_empty() {
+            Vec::new()
+        } else {
+            rows::image_types(self.engine.policy_set(), plan)
+        };
         let mut events = Vec::new();
         let mut out_rows = Vec::with_capacity(rows.len());
         for mut row in rows {
             let checks = row.get(image_end..).unwrap_or_default();
-            if checks.iter().any(|v| !v.is_true()) {
-                return Err(Error::CheckViolation { table });
-            }
+            rows::verify_checks(plan, table, checks, dialect)?;
             if !plan.image_columns.is_empty() {
                 let image = row.get(keep..image_end).unwrap_or_default();
                 events.push(ChangeEvent {
-                    table: table.clone(),
+                    table: table.to_string(),
                     operation,
                     tenant: self.tenant.clone(),
-                    row: plan
-                        .image_columns
-                        .iter()
-                        .cloned()
-                        .zip(image.iter().cloned())
-                        .collect(),
+                    row: rows::image_row(table, &plan.image_columns, &types, image, dialect)?,
                 });
             }
             row.truncate(keep);
@@ -443,10 +455,8 @@ impl Session {
         }
         let affected = u64::try_from(out_rows.len()).unwrap_or(u64::MAX);
         let result = if plan.had_returning {
-            let mut columns = columns;
-            columns.truncate(keep);
             QueryResult {
-                columns,
+                columns: self.kept_columns(columns, keep),
                 rows: out_rows,
                 affected,
             }
@@ -457,6 +467,22 @@ impl Session {
             }
         };
         Ok((result, events))
+    }
+
+    /// The first `keep` of a write's result columns, the user's: kept for
+    /// the last statement (its results share them).
+    fn kept_columns(&mut self, columns: Arc<[String]>, keep: usize) -> Arc<[String]> {
+        if keep == columns.len() {
+            return columns;
+        }
+        if let Some((full, kept)) = &self.stripped {
+            if Arc::ptr_eq(full, &columns) && kept.len() == keep {
+                return Arc::clone(kept);
+            }
+        }
+        let kept: Arc<[String]> = columns.iter().take(keep).cloned().collect();
+        self.stripped = Some((columns, Arc::clone(&kept)));
+        kept
     }
 
     /// 25006 (the statement refused, a transaction aborted) when the
@@ -502,7 +528,7 @@ impl Session {
                 "cannot switch context inside a transaction",
             )));
         }
-        let (values, tenant, slot, limits) = admit(&self.engine, &ctx)?;
+        let (values, tenant, slot, account) = admit(&self.engine, &ctx)?;
         self.rewriter = TenantRewriter::new(
             Arc::clone(self.engine.policy_set_arc()),
             values,
@@ -510,7 +536,7 @@ impl Session {
         );
         self.tenant = tenant;
         self.slot = slot;
-        self.limits = limits;
+        self.account = account;
         self.context = ctx;
         self.rewrites.clear();
         Ok(())

@@ -2,8 +2,10 @@
 //! `rampart_*` functions the emitted SQL calls registered on every
 //! connection, and prepared statements cached by text.
 
+use std::sync::Arc;
+
 use rusqlite::types::ValueRef;
-use rusqlite::{ffi, Connection};
+use rusqlite::{ffi, Connection, Statement};
 
 use crate::error::DatabaseError;
 use crate::sql::Dialect;
@@ -14,9 +16,15 @@ use super::{Backend, RawResult, SqlValue};
 /// How many prepared statements a connection keeps.
 const STATEMENT_CACHE: usize = 128;
 
+/// How many sets of column names a connection keeps for its results.
+const NAME_SETS: usize = 16;
+
 /// An SQLite database: in memory or a file.
 pub struct SqliteBackend {
     conn: Connection,
+    /// The column names of the statements run last, most recent first,
+    /// shared by their results.
+    names: Vec<Arc<[String]>>,
 }
 
 impl SqliteBackend {
@@ -39,7 +47,10 @@ impl SqliteBackend {
     fn ready(conn: Connection) -> Result<SqliteBackend, DatabaseError> {
         register(&conn).map_err(|e| from_rusqlite(&e))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        Ok(SqliteBackend { conn })
+        Ok(SqliteBackend {
+            conn,
+            names: Vec::with_capacity(NAME_SETS),
+        })
     }
 }
 
@@ -60,11 +71,12 @@ impl Backend for SqliteBackend {
                 ..RawResult::default()
             });
         }
-        let columns: Vec<String> = stmt.column_names().map(str::to_string).collect();
-        let width = columns.len();
         let mut rows = Vec::new();
         let mut cursor = stmt.raw_query();
         while let Some(row) = cursor.next().map_err(|e| from_rusqlite(&e))? {
+            // Read once stepped: a statement SQLite prepared again (the
+            // schema changed) may have other columns than before.
+            let width = row.as_ref().column_count();
             let mut values = Vec::with_capacity(width);
             for i in 0..width {
                 let value = row.get_ref(i).map_err(|e| from_rusqlite(&e))?;
@@ -72,8 +84,9 @@ impl Backend for SqliteBackend {
             }
             rows.push(values);
         }
+        drop(cursor);
         Ok(RawResult {
-            columns,
+            columns: column_names(&mut self.names, &stmt),
             affected: u64::try_from(rows.len()).unwrap_or(u64::MAX),
             rows,
         })
@@ -94,6 +107,26 @@ impl Backend for SqliteBackend {
         }
         self.conn.execute_batch(sql).map_err(|e| from_rusqlite(&e))
     }
+}
+
+/// `stmt`'s column names: a kept set equal to them (compared name by name,
+/// so a statement SQLite prepared again is read afresh), else read from it
+/// and kept, most recent first.
+fn column_names(kept: &mut Vec<Arc<[String]>>, stmt: &Statement<'_>) -> Arc<[String]> {
+    let count = stmt.column_count();
+    let name = |i: usize| stmt.column_name(i).unwrap_or_default();
+    let same = |names: &Arc<[String]>| {
+        names.len() == count && names.iter().enumerate().all(|(i, n)| name(i) == n)
+    };
+    let names = match kept.iter().position(same) {
+        Some(at) => kept.remove(at),
+        None => {
+            kept.truncate(NAME_SETS.saturating_sub(1));
+            (0..count).map(|i| name(i).to_string()).collect()
+        }
+    };
+    kept.insert(0, Arc::clone(&names));
+    names
 }
 
 fn from_value_ref(value: ValueRef<'_>) -> SqlValue {

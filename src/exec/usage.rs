@@ -204,30 +204,30 @@ fn usage_rows(backend: &mut dyn Backend) -> Result<Vec<UsageRow>, Error> {
         return Ok(Vec::new());
     }
     let raw = backend.run(&sql::all_usage(), true)?;
-    Ok(raw
-        .rows
-        .into_iter()
-        .filter_map(|row| {
-            let mut values = row.into_iter();
-            let tenant = match values.next()? {
-                SqlValue::Text(t) => t,
-                _ => return None,
-            };
-            let bytes = as_bytes(&values.next()?);
-            let limits = match values.next() {
-                Some(SqlValue::Text(l)) => Some(l),
-                _ => None,
-            };
-            Some((tenant, bytes, limits))
-        })
-        .collect())
+    let mut usage = Vec::with_capacity(raw.rows.len());
+    for row in raw.rows {
+        let mut values = row.into_iter();
+        let Some(SqlValue::Text(tenant)) = values.next() else {
+            continue;
+        };
+        let bytes = as_bytes(&tenant, &values.next().unwrap_or(SqlValue::Null))?;
+        let limits = match values.next() {
+            Some(SqlValue::Text(l)) => Some(l),
+            _ => None,
+        };
+        usage.push((tenant, bytes, limits));
+    }
+    Ok(usage)
 }
 
-/// A byte count read back; negative (never counted so) reads as 0.
-fn as_bytes(value: &SqlValue) -> u64 {
+/// A byte count read back; negative (rows deleted that were written before
+/// the accounting, so never counted) reads as 0. A value that is not an
+/// integer (written by hand, or a float after SQLite's integer overflow)
+/// fails rather than reading as a number the storage rule would trust.
+fn as_bytes(tenant: &str, value: &SqlValue) -> Result<u64, DatabaseError> {
     match value {
-        SqlValue::Int(i) => u64::try_from(*i).unwrap_or(0),
-        _ => 0,
+        SqlValue::Int(i) => Ok(u64::try_from(*i).unwrap_or(0)),
+        _ => Err(bad_usage_bytes(tenant, value)),
     }
 }
 
@@ -320,31 +320,107 @@ fn limits_from_json(text: &str) -> Option<ResolvedLimits> {
     })
 }
 
-/// Locks `tenant`'s usage row for the rest of the transaction, records the
-/// limits it writes under and returns its bytes before the write.
-pub(super) fn lock_tenant(
-    backend: &mut dyn Backend,
-    tenant: &str,
-    resolved: &ResolvedLimits,
-) -> Result<u64, Error> {
-    if tenant.contains('\0') {
-        return Err(Error::Database(DatabaseError::new(
-            "22021",
-            "a tenant id cannot contain a NUL character",
-        )));
+/// What a session's counted writes need of its tenant, made once per
+/// context: the tenant, its storage limit and the statements that lock and
+/// read its usage row, so that a write does not build them again.
+#[derive(Debug)]
+pub(super) struct TenantAccount {
+    tenant: String,
+    storage: Option<u64>,
+    /// The limits it writes under, as recorded in `rampart_usage`.
+    limits_json: String,
+    /// Takes the usage row (made at 0 bytes), records the limits, reads the
+    /// bytes.
+    lock_sql: String,
+    /// SQLite: reads the bytes and the recorded limits.
+    read_sql: String,
+    /// Reads the bytes.
+    bytes_sql: String,
+}
+
+impl TenantAccount {
+    pub(super) fn new(tenant: &str, resolved: &ResolvedLimits) -> TenantAccount {
+        let limits_json = limits_json(resolved);
+        TenantAccount {
+            tenant: tenant.to_string(),
+            storage: resolved.limits.storage,
+            lock_sql: sql::lock_tenant(tenant, &limits_json),
+            read_sql: sql::tenant_usage(tenant),
+            bytes_sql: sql::tenant_bytes(tenant),
+            limits_json,
+        }
     }
-    let raw = backend.run(&sql::lock_tenant(tenant, &limits_json(resolved)), true)?;
-    Ok(first_bytes(&raw.rows))
+
+    /// Locks the tenant's usage row for the rest of the transaction, records
+    /// the limits it writes under and returns its bytes before the write.
+    /// On SQLite the transaction already holds the database's only write
+    /// lock (`BEGIN IMMEDIATE`, or the user's transaction, which cannot
+    /// commit over another writer), so the row is read first and written
+    /// only when it is missing or records other limits.
+    pub(super) fn lock(&self, backend: &mut dyn Backend) -> Result<u64, Error> {
+        if self.tenant.contains('\0') {
+            return Err(Error::Database(DatabaseError::new(
+                "22021",
+                "a tenant id cannot contain a NUL character",
+            )));
+        }
+        if backend.dialect() == Dialect::Sqlite {
+            let raw = backend.run(&self.read_sql, true)?;
+            if let Some([bytes, SqlValue::Text(limits)]) = raw.rows.first().map(Vec::as_slice) {
+                if *limits == self.limits_json {
+                    return self.bytes_of(bytes);
+                }
+            }
+        }
+        let raw = backend.run(&self.lock_sql, true)?;
+        self.first_bytes(&raw.rows)
+    }
+
+    /// Applies the storage rule after a write (usage `before` it, read by
+    /// [`TenantAccount::lock`]): refused when usage had reached the limit
+    /// and the write, one that can add data, added bytes.
+    pub(super) fn check_storage(
+        &self,
+        backend: &mut dyn Backend,
+        before: u64,
+        adds: bool,
+    ) -> Result<(), Error> {
+        let Some(limit) = self.storage else {
+            return Ok(());
+        };
+        if !adds || before < limit {
+            return Ok(());
+        }
+        let raw = backend.run(&self.bytes_sql, true)?;
+        let after = self.first_bytes(&raw.rows)?;
+        match storage_refusal(&self.tenant, before, after, limit) {
+            Some(refused) => Err(refused.into()),
+            None => Ok(()),
+        }
+    }
+
+    fn first_bytes(&self, rows: &[Vec<SqlValue>]) -> Result<u64, Error> {
+        match rows.first().and_then(|row| row.first()) {
+            Some(bytes) => self.bytes_of(bytes),
+            None => Ok(0),
+        }
+    }
+
+    fn bytes_of(&self, value: &SqlValue) -> Result<u64, Error> {
+        as_bytes(&self.tenant, value).map_err(Error::Database)
+    }
 }
 
-/// `tenant`'s bytes now, in the current transaction.
-fn tenant_bytes(backend: &mut dyn Backend, tenant: &str) -> Result<u64, Error> {
-    let raw = backend.run(&sql::tenant_bytes(tenant), true)?;
-    Ok(first_bytes(&raw.rows))
-}
-
-fn first_bytes(rows: &[Vec<SqlValue>]) -> u64 {
-    rows.first().and_then(|row| row.first()).map_or(0, as_bytes)
+/// The error for a `rampart_usage.bytes` that is not a byte count.
+fn bad_usage_bytes(tenant: &str, value: &SqlValue) -> DatabaseError {
+    DatabaseError::new(
+        "22P02",
+        format!(
+            "`{USAGE}`.`bytes` of tenant `{tenant}` holds `{value}`, not a byte count (an \
+             integer of 0 or more): repair it with `rampart usage --recompute`",
+            USAGE = sql::USAGE_TABLE
+        ),
+    )
 }
 
 /// Which declared tables' accounting triggers a session knows to be in
@@ -375,9 +451,15 @@ impl Accounting {
         name: Option<&str>,
         backend: &mut dyn Backend,
     ) -> Result<bool, Error> {
-        let Some(index) =
-            name.and_then(|name| set.tables.iter().position(|t| t.name.to_string() == name))
-        else {
+        let Some(index) = name.and_then(|name| {
+            set.tables.iter().position(|t| match &t.name.schema {
+                Some(schema) => name
+                    .strip_prefix(schema.as_str())
+                    .and_then(|rest| rest.strip_prefix('.'))
+                    .is_some_and(|rest| rest == t.name.name),
+                None => name == t.name.name,
+            })
+        }) else {
             return Ok(false);
         };
         if let Some(counted) = self.known.get(index).copied().flatten() {
@@ -405,29 +487,6 @@ impl Accounting {
     /// What was installed since `pending` tables was rolled back.
     pub(super) fn forget(&mut self, pending: usize) {
         self.pending.truncate(pending);
-    }
-}
-
-/// Applies the storage rule after a write by `tenant` (usage `before` it,
-/// read by [`lock_tenant`]): refused when usage had reached `limit` and the
-/// write, one that can add data, added bytes.
-pub(super) fn check_storage(
-    backend: &mut dyn Backend,
-    tenant: &str,
-    before: u64,
-    limit: Option<u64>,
-    adds: bool,
-) -> Result<(), Error> {
-    let Some(limit) = limit else {
-        return Ok(());
-    };
-    if !adds || before < limit {
-        return Ok(());
-    }
-    let after = tenant_bytes(backend, tenant)?;
-    match storage_refusal(tenant, before, after, limit) {
-        Some(refused) => Err(refused.into()),
-        None => Ok(()),
     }
 }
 

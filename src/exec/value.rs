@@ -4,6 +4,9 @@ use std::fmt;
 
 use serde_json::Value as Json;
 
+use crate::lang::model::Ty;
+use crate::sql::Dialect;
+
 /// One value of a result row. SQLite has no boolean or timestamp storage:
 /// there, declared `bool` columns come back as `Int` 0/1 and `timestamp`
 /// columns as `Int` microseconds since the epoch, as they are stored.
@@ -27,6 +30,42 @@ impl SqlValue {
     /// Whether this is SQL true: `true`, or 1 from SQLite.
     pub fn is_true(&self) -> bool {
         matches!(self, SqlValue::Bool(true) | SqlValue::Int(1))
+    }
+
+    /// Whether this is SQL true, false or null (`Some(None)` for null),
+    /// as a boolean comes from `dialect`; `None` for anything else.
+    pub fn as_bool(&self, dialect: Dialect) -> Option<Option<bool>> {
+        match (self, dialect) {
+            (SqlValue::Null, _) => Some(None),
+            (SqlValue::Bool(b), Dialect::Postgres) => Some(Some(*b)),
+            (SqlValue::Int(i @ (0 | 1)), Dialect::Sqlite) => Some(Some(*i == 1)),
+            _ => None,
+        }
+    }
+
+    /// Whether this value, read from `dialect`, is one of the declared type
+    /// `ty` (or null) as that database stores it: on SQLite booleans are
+    /// 0 or 1 and timestamps integer microseconds, and an integer is also
+    /// a float.
+    pub fn fits(&self, ty: Ty, dialect: Dialect) -> bool {
+        let pg = dialect == Dialect::Postgres;
+        match (self, ty) {
+            (SqlValue::Null, _)
+            | (SqlValue::Int(_), Ty::Int)
+            | (SqlValue::Float(_), Ty::Float)
+            | (SqlValue::Text(_), Ty::Text | Ty::Null) => true,
+            (SqlValue::Int(_), Ty::Float | Ty::Timestamp) => !pg,
+            (SqlValue::Bool(_), Ty::Bool) | (SqlValue::Timestamp(_), Ty::Timestamp) => pg,
+            (SqlValue::Int(i), Ty::Bool) => !pg && (*i == 0 || *i == 1),
+            (SqlValue::Array(items), Ty::TextSet) => {
+                pg && items.iter().all(|i| i.fits(Ty::Text, dialect))
+            }
+            (SqlValue::Array(items), Ty::IntSet) => {
+                pg && items.iter().all(|i| i.fits(Ty::Int, dialect))
+            }
+            (SqlValue::Text(_), Ty::TextSet | Ty::IntSet) => !pg,
+            _ => false,
+        }
     }
 
     /// The value as JSON: numbers, strings, booleans, arrays and `null`;

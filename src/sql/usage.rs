@@ -83,9 +83,19 @@ pub fn table_name(table: &Table) -> String {
 /// ```
 pub fn row_size(table: &Table, row: &str, dialect: Dialect) -> String {
     let mut terms = vec![ROW_HEADER_BYTES.to_string()];
-    for column in &table.columns {
+    terms.extend(column_sizes(table, row, dialect));
+    terms.join(" + ")
+}
+
+/// Each declared column's part of [`row_size`], in order.
+fn column_sizes<'a>(
+    table: &'a Table,
+    row: &'a str,
+    dialect: Dialect,
+) -> impl Iterator<Item = String> + 'a {
+    table.columns.iter().map(move |column| {
         let value = format!("{row}.{}", quote_ident(&column.name));
-        terms.push(match column.ty.ty {
+        match column.ty.ty {
             Ty::Text | Ty::Null | Ty::TextSet | Ty::IntSet => match dialect {
                 Dialect::Postgres => format!("coalesce(octet_length({value}), 0)"),
                 Dialect::Sqlite => format!("coalesce(length(CAST({value} AS BLOB)), 0)"),
@@ -94,9 +104,8 @@ pub fn row_size(table: &Table, row: &str, dialect: Dialect) -> String {
             Ty::Int | Ty::Float | Ty::Timestamp => {
                 format!("CASE WHEN {value} IS NULL THEN 0 ELSE 8 END")
             }
-        });
-    }
-    terms.join(" + ")
+        }
+    })
 }
 
 /// The tenant of the row `row`, as text.
@@ -195,7 +204,10 @@ pub fn pg_installed(table: &Table, tenant: usize) -> String {
 }
 
 /// SQLite: the usage table and `TEMP` row triggers on `table` for this
-/// connection (`IF NOT EXISTS`: cheap when they are there).
+/// connection (`IF NOT EXISTS`: cheap when they are there). The UPDATE
+/// trigger runs only when the row's tenant column or some column's part of
+/// its size changed (`WHEN`): otherwise it would take the row's size from
+/// its tenant and give the same back.
 pub fn sqlite_install(table: &Table, tenant: usize) -> String {
     let target = table_name(table);
     let add = |row: &str, sign: &str| {
@@ -207,9 +219,9 @@ pub fn sqlite_install(table: &Table, tenant: usize) -> String {
             row_tenant(table, tenant, row),
         )
     };
-    let trigger = |event: &str, body: String| {
+    let trigger = |event: &str, when: String, body: String| {
         format!(
-            "CREATE TEMP TRIGGER IF NOT EXISTS {} AFTER {event} ON {target} BEGIN {body} END;\n",
+            "CREATE TEMP TRIGGER IF NOT EXISTS {} AFTER {event} ON {target}{when} BEGIN {body} END;\n",
             quote_ident(&format!(
                 "rampart_usage_{}_{}",
                 table.name,
@@ -217,13 +229,23 @@ pub fn sqlite_install(table: &Table, tenant: usize) -> String {
             ))
         )
     };
+    let tenant_name = table.columns.get(tenant).map_or("", |c| c.name.as_str());
+    let changed: Vec<String> = column_sizes(table, "NEW", Dialect::Sqlite)
+        .zip(column_sizes(table, "OLD", Dialect::Sqlite))
+        .map(|(new, old)| format!("{new} IS NOT {old}"))
+        .chain([format!(
+            "NEW.{name} IS NOT OLD.{name}",
+            name = quote_ident(tenant_name)
+        )])
+        .collect();
     let mut sql = format!("{};\n", create_usage_table(Dialect::Sqlite));
-    sql.push_str(&trigger("INSERT", add("NEW", "")));
+    sql.push_str(&trigger("INSERT", String::new(), add("NEW", "")));
     sql.push_str(&trigger(
         "UPDATE",
+        format!(" WHEN {}", changed.join(" OR ")),
         format!("{} {}", add("OLD", "-"), add("NEW", "")),
     ));
-    sql.push_str(&trigger("DELETE", add("OLD", "-")));
+    sql.push_str(&trigger("DELETE", String::new(), add("OLD", "-")));
     sql
 }
 
@@ -285,6 +307,14 @@ pub fn lock_tenant(tenant: &str, limits_json: &str) -> String {
          ON CONFLICT (tenant) DO UPDATE SET limits = excluded.limits RETURNING bytes",
         quote_literal(tenant),
         quote_literal(limits_json)
+    )
+}
+
+/// `tenant`'s bytes and recorded limits (no row: none counted yet).
+pub fn tenant_usage(tenant: &str) -> String {
+    format!(
+        "SELECT bytes, limits FROM {USAGE_TABLE} WHERE tenant = {}",
+        quote_literal(tenant)
     )
 }
 
