@@ -9,6 +9,7 @@
 //!   (`QuotaStore::check_qps`), against `quota/governor/*`: governor's keyed
 //!   limiter, looked up by the same names;
 //! - `quota/redis/check`: one round trip to a local Redis.
+//!
 //! Targets: `check/1thread` ≤ 25 ns and ≤ 1.0 × its governor twin (and so
 //! `by_name`), `check/2threads` ≤ 50 ns a check per thread.
 
