@@ -7,16 +7,22 @@
 //! the rate limit does not refuse the benchmark's millions of statements
 //! (the quota check's own cost is `benches/quota.rs`). 10,000 orders over
 //! 10 tenants, with an index on `id`.
+//!
+//! For noise-free instruction counts, `RAMPART_EXECUTE_COUNT=FORM/KIND:N`
+//! (`direct/select:2000`, `rampart/update:2000`, …) runs that statement N
+//! times after the same set-up and exits without criterion; run it under
+//! `valgrind --tool=callgrind` with N and with 0, and divide the difference
+//! by N.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, Criterion};
 use rampart::exec::sqlite::SqliteBackend;
 use rampart::exec::Backend;
 use rampart::sql::schema::create_tables;
-use rampart::{Context, Dialect, Engine};
+use rampart::{Context, Dialect, Engine, Session};
 
 const POLICIES: &str = "
 context tenant { id: text }
@@ -49,7 +55,13 @@ fn load_rows() -> String {
     sql
 }
 
-fn bench(c: &mut Criterion) {
+/// The two sides, set up alike, each having answered once.
+struct Sides {
+    direct: rusqlite::Connection,
+    session: Session,
+}
+
+fn sides() -> Sides {
     let engine = Engine::from_source("bench.policy", POLICIES).unwrap();
     let ddl = create_tables(engine.policy_set(), Dialect::Sqlite);
     let data = load_rows();
@@ -67,38 +79,65 @@ fn bench(c: &mut Criterion) {
     // Both sides give the same answer before they are timed.
     let ours = session.execute(SELECT).unwrap();
     assert_eq!(ours.rows.len(), 1);
+    assert_eq!(direct_select(&direct).len(), 1);
+    Sides { direct, session }
+}
 
+fn direct_select(direct: &rusqlite::Connection) -> Vec<(i64, i64, String)> {
+    let mut stmt = direct.prepare_cached(SELECT).unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+fn direct_update(direct: &rusqlite::Connection) -> Vec<(i64, i64)> {
+    let mut stmt = direct.prepare_cached(UPDATE).unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// Runs one statement of `sides` by its benchmark id (`direct/select`, …).
+fn run_one(sides: &mut Sides, id: &str) {
+    match id {
+        "direct/select" => drop(black_box(direct_select(&sides.direct))),
+        "direct/update" => drop(black_box(direct_update(&sides.direct))),
+        "rampart/select" => drop(black_box(sides.session.execute(SELECT).unwrap())),
+        "rampart/update" => drop(black_box(sides.session.execute(UPDATE).unwrap())),
+        _ => panic!("unknown statement {id:?}: direct/select, direct/update, rampart/select or rampart/update"),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let mut sides = sides();
     let mut group = c.benchmark_group("execute");
-    group.bench_function("direct/select", |b| {
-        b.iter(|| {
-            let mut stmt = direct.prepare_cached(SELECT).unwrap();
-            let rows: Vec<(i64, i64, String)> = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .unwrap()
-                .collect::<Result<_, _>>()
-                .unwrap();
-            black_box(rows)
-        });
-    });
-    group.bench_function("rampart/select", |b| {
-        b.iter(|| black_box(session.execute(SELECT).unwrap()));
-    });
-    group.bench_function("direct/update", |b| {
-        b.iter(|| {
-            let mut stmt = direct.prepare_cached(UPDATE).unwrap();
-            let rows: Vec<(i64, i64)> = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .unwrap()
-                .collect::<Result<_, _>>()
-                .unwrap();
-            black_box(rows)
-        });
-    });
-    group.bench_function("rampart/update", |b| {
-        b.iter(|| black_box(session.execute(UPDATE).unwrap()));
-    });
+    for id in [
+        "direct/select",
+        "rampart/select",
+        "direct/update",
+        "rampart/update",
+    ] {
+        group.bench_function(id, |b| b.iter(|| run_one(&mut sides, id)));
+    }
     group.finish();
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(spec) = std::env::var("RAMPART_EXECUTE_COUNT") {
+        let (id, n) = spec
+            .split_once(':')
+            .unwrap_or_else(|| panic!("RAMPART_EXECUTE_COUNT={spec:?}: want FORM/KIND:N"));
+        let n: u64 = n.parse().unwrap();
+        let mut sides = sides();
+        for _ in 0..n {
+            run_one(&mut sides, id);
+        }
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

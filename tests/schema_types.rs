@@ -44,6 +44,13 @@ fn engine() -> Engine {
     Engine::from_source("notes.policy", POLICIES).unwrap()
 }
 
+/// The same policies under a storage limit, so that every write reads the
+/// tenant's stored bytes (without one, a session need not read them).
+fn limited_engine() -> Engine {
+    let source = format!("{POLICIES}tier big {{ storage 1 GB }}\nquota {{ tier big }}\n");
+    Engine::from_source("notes.policy", &source).unwrap()
+}
+
 fn schema_error(engine: &Engine, backend: &mut dyn Backend, ddl: &str) -> Option<Error> {
     backend.batch("DROP TABLE IF EXISTS notes").unwrap();
     backend.batch(ddl).unwrap();
@@ -198,7 +205,7 @@ fn unfitting_image(session: &mut Session) {
 
 #[test]
 fn sqlite_values_that_do_not_fit_are_errors_where_read() {
-    let engine = engine();
+    let engine = limited_engine();
     let mut backend = open("sqlite::memory:").unwrap();
     backend
         .batch(
@@ -227,7 +234,8 @@ fn sqlite_values_that_do_not_fit_are_errors_where_read() {
     // SQLite keeps text that a REAL column cannot convert.
     unfitting_image(&mut session);
 
-    // Stored bytes that are no byte count are not read as one.
+    // Stored bytes that are no byte count are not read as one (the storage
+    // limit makes the write read them).
     session
         .backend_mut()
         .batch("UPDATE rampart_usage SET bytes = 'lots' WHERE tenant = 'acme'")

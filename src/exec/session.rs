@@ -355,8 +355,16 @@ impl Session {
         match outcome {
             Ok((result, events)) => {
                 self.deliver(events);
-                if self.tx == TxState::Idle {
+                let committed = self.tx == TxState::Idle;
+                if committed {
                     self.accounting.settle();
+                }
+                if let Some(account) = &self.account {
+                    if committed {
+                        account.committed();
+                    } else {
+                        account.uncommitted();
+                    }
                 }
                 Ok(result)
             }
@@ -366,6 +374,9 @@ impl Session {
                 let _ = self.backend.batch(rollback);
                 self.fail_in_transaction();
                 self.accounting.forget(pending_before);
+                if let Some(account) = &self.account {
+                    account.uncommitted();
+                }
                 Err(e)
             }
         }

@@ -3,9 +3,11 @@
 //! and the size of a row), the storage check around a session's writes, the
 //! recompute by scanning, and `Engine::quota_usage` for introspection.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use crate::engine::Engine;
 use crate::error::{DatabaseError, Error};
-use crate::lang::model::{Limits, PolicySet};
+use crate::lang::model::{Limits, PolicySet, Table};
 use crate::policy::quota::ResolvedLimits;
 use crate::quota::QuotaError;
 use crate::sql::usage as sql;
@@ -258,7 +260,10 @@ fn ensure_accounting(
         return Ok(false);
     };
     match backend.dialect() {
-        Dialect::Sqlite => backend.batch(&sql::sqlite_install(table, tenant))?,
+        Dialect::Sqlite => {
+            let not_null = sqlite_not_null_columns(table, backend)?;
+            backend.batch(&sql::sqlite_install(table, tenant, &not_null))?;
+        }
         Dialect::Postgres => {
             let schema = match backend.run("SELECT current_schema()", true)?.rows.first() {
                 Some(row) => match row.first() {
@@ -288,6 +293,29 @@ fn ensure_accounting(
         }
     }
     Ok(true)
+}
+
+/// The columns of `table` that the SQLite database holds `NOT NULL`.
+fn sqlite_not_null_columns(table: &Table, backend: &mut dyn Backend) -> Result<Vec<String>, Error> {
+    let name = sql::quote_literal(&table.name.name);
+    let schema = table
+        .name
+        .schema
+        .as_deref()
+        .map(|s| format!(", {}", sql::quote_literal(s)))
+        .unwrap_or_default();
+    let raw = backend.run(
+        &format!("SELECT name FROM pragma_table_info({name}{schema}) WHERE \"notnull\""),
+        true,
+    )?;
+    Ok(raw
+        .rows
+        .into_iter()
+        .filter_map(|row| match row.as_slice() {
+            [SqlValue::Text(name)] => Some(name.clone()),
+            _ => None,
+        })
+        .collect())
 }
 
 /// The limits a tenant writes under, as recorded in `rampart_usage`.
@@ -336,6 +364,12 @@ pub(super) struct TenantAccount {
     read_sql: String,
     /// Reads the bytes.
     bytes_sql: String,
+    /// A write that locked the row (and so recorded the limits) is in the
+    /// statement's transaction, not yet committed on its own.
+    locking: AtomicBool,
+    /// A committed write of this session recorded its limits: with no
+    /// storage limit to apply, later writes need not lock the row at all.
+    recorded: AtomicBool,
 }
 
 impl TenantAccount {
@@ -348,6 +382,8 @@ impl TenantAccount {
             read_sql: sql::tenant_usage(tenant),
             bytes_sql: sql::tenant_bytes(tenant),
             limits_json,
+            locking: AtomicBool::new(false),
+            recorded: AtomicBool::new(false),
         }
     }
 
@@ -357,7 +393,15 @@ impl TenantAccount {
     /// lock (`BEGIN IMMEDIATE`, or the user's transaction, which cannot
     /// commit over another writer), so the row is read first and written
     /// only when it is missing or records other limits.
+    ///
+    /// Without a storage limit nothing is decided on the bytes: once a
+    /// committed write of this session has recorded its limits, a write
+    /// leaves the row to the triggers (and returns 0).
     pub(super) fn lock(&self, backend: &mut dyn Backend) -> Result<u64, Error> {
+        if self.storage.is_none() && self.recorded.load(Ordering::Relaxed) {
+            return Ok(0);
+        }
+        self.locking.store(true, Ordering::Relaxed);
         if self.tenant.contains('\0') {
             return Err(Error::Database(DatabaseError::new(
                 "22021",
@@ -374,6 +418,20 @@ impl TenantAccount {
         }
         let raw = backend.run(&self.lock_sql, true)?;
         self.first_bytes(&raw.rows)
+    }
+
+    /// The statement's own transaction committed: what its lock recorded
+    /// stays.
+    pub(super) fn committed(&self) {
+        if self.locking.swap(false, Ordering::Relaxed) {
+            self.recorded.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// The statement's own transaction was rolled back, or a user's
+    /// transaction holds the write: its record cannot be counted on.
+    pub(super) fn uncommitted(&self) {
+        self.locking.store(false, Ordering::Relaxed);
     }
 
     /// Applies the storage rule after a write (usage `before` it, read by

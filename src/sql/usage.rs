@@ -14,7 +14,7 @@
 //! names (rows where it is null belong to nobody). Other tables (shared
 //! lookup tables, say) are not counted.
 
-use crate::lang::model::{PolicySet, TExprKind, Table, Ty};
+use crate::lang::model::{Column, PolicySet, TExprKind, Table, Ty};
 use crate::lang::ContextKind;
 
 use super::Dialect;
@@ -207,8 +207,11 @@ pub fn pg_installed(table: &Table, tenant: usize) -> String {
 /// connection (`IF NOT EXISTS`: cheap when they are there). The UPDATE
 /// trigger runs only when the row's tenant column or some column's part of
 /// its size changed (`WHEN`): otherwise it would take the row's size from
-/// its tenant and give the same back.
-pub fn sqlite_install(table: &Table, tenant: usize) -> String {
+/// its tenant and give the same back. A fixed-size column (`int`, `float`,
+/// `timestamp`, `bool`) that the database holds `NOT NULL` (`not_null`, by
+/// name) always weighs the same, so the trigger is `UPDATE OF` the other
+/// columns: an UPDATE that sets none of them does not set up the trigger.
+pub fn sqlite_install(table: &Table, tenant: usize, not_null: &[String]) -> String {
     let target = table_name(table);
     let add = |row: &str, sign: &str| {
         format!(
@@ -219,33 +222,50 @@ pub fn sqlite_install(table: &Table, tenant: usize) -> String {
             row_tenant(table, tenant, row),
         )
     };
-    let trigger = |event: &str, when: String, body: String| {
+    // `kind` names the trigger; `event` may add `OF columns` to it.
+    let trigger = |kind: &str, event: &str, when: String, body: String| {
         format!(
             "CREATE TEMP TRIGGER IF NOT EXISTS {} AFTER {event} ON {target}{when} BEGIN {body} END;\n",
-            quote_ident(&format!(
-                "rampart_usage_{}_{}",
-                table.name,
-                event.to_lowercase()
-            ))
+            quote_ident(&format!("rampart_usage_{}_{kind}", table.name))
         )
     };
     let tenant_name = table.columns.get(tenant).map_or("", |c| c.name.as_str());
-    let changed: Vec<String> = column_sizes(table, "NEW", Dialect::Sqlite)
+    let fixed_size = |c: &Column| {
+        matches!(c.ty.ty, Ty::Int | Ty::Float | Ty::Timestamp | Ty::Bool)
+            && c.name != tenant_name
+            && not_null.contains(&c.name)
+    };
+    let mut changed: Vec<String> = Vec::new();
+    let mut sizes_may_change = Vec::new();
+    for ((column, new), old) in table
+        .columns
+        .iter()
+        .zip(column_sizes(table, "NEW", Dialect::Sqlite))
         .zip(column_sizes(table, "OLD", Dialect::Sqlite))
-        .map(|(new, old)| format!("{new} IS NOT {old}"))
-        .chain([format!(
-            "NEW.{name} IS NOT OLD.{name}",
-            name = quote_ident(tenant_name)
-        )])
-        .collect();
+    {
+        if !fixed_size(column) {
+            changed.push(format!("{new} IS NOT {old}"));
+            sizes_may_change.push(quote_ident(&column.name));
+        }
+    }
+    changed.push(format!(
+        "NEW.{name} IS NOT OLD.{name}",
+        name = quote_ident(tenant_name)
+    ));
+    let event = if sizes_may_change.len() == table.columns.len() {
+        "UPDATE".to_string()
+    } else {
+        format!("UPDATE OF {}", sizes_may_change.join(", "))
+    };
     let mut sql = format!("{};\n", create_usage_table(Dialect::Sqlite));
-    sql.push_str(&trigger("INSERT", String::new(), add("NEW", "")));
+    sql.push_str(&trigger("insert", "INSERT", String::new(), add("NEW", "")));
     sql.push_str(&trigger(
-        "UPDATE",
+        "update",
+        &event,
         format!(" WHEN {}", changed.join(" OR ")),
         format!("{} {}", add("OLD", "-"), add("NEW", "")),
     ));
-    sql.push_str(&trigger("DELETE", String::new(), add("OLD", "-")));
+    sql.push_str(&trigger("delete", "DELETE", String::new(), add("OLD", "-")));
     sql
 }
 
