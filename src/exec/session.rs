@@ -13,9 +13,7 @@ use crate::engine::{Context, Engine};
 use crate::error::{DatabaseError, Error};
 use crate::lang::model::Value;
 use crate::quota::{QuotaStore, RateKey};
-use crate::sql::rewrite::{
-    violation_in_message, PlanKind, RewriteOptions, Rewritten, StatementPlan, TenantRewriter,
-};
+use crate::sql::rewrite::{PlanKind, RewriteOptions, Rewritten, StatementPlan, TenantRewriter};
 use crate::sql::Dialect;
 
 use super::usage::{Accounting, TenantAccount};
@@ -23,6 +21,9 @@ use super::{Backend, RawResult, SqlValue};
 
 mod rows;
 mod transaction;
+mod write;
+
+use write::violation;
 
 /// How many rewritten statements a session remembers.
 const REWRITE_CACHE: NonZeroUsize = NonZeroUsize::MIN.saturating_add(255);
@@ -322,6 +323,9 @@ impl Session {
                 }
             };
         };
+        if self.single_statement_write(plan) {
+            return self.run_single_statement_write(sql, plan);
+        }
         let (begin, commit, rollback) = match self.tx {
             // SQLite: a deferred BEGIN would read first and then ask for the
             // write lock, which SQLite refuses at once (SQLITE_BUSY, no
@@ -380,104 +384,6 @@ impl Session {
                 Err(e)
             }
         }
-    }
-
-    /// Runs a write with its storage accounting: the target table's
-    /// triggers made sure of, the tenant's usage row locked, and the storage
-    /// rule applied to what the write added (`usage::check_storage`), all
-    /// inside the statement's transaction: a refusal leaves nothing written
-    /// and nothing counted.
-    fn run_counted_write(
-        &mut self,
-        sql: &str,
-        plan: &StatementPlan,
-    ) -> Result<(QueryResult, Vec<ChangeEvent>), Error> {
-        let counted = self.accounting.prepare(
-            self.engine.policy_set(),
-            plan.table.as_deref(),
-            self.backend.as_mut(),
-        )?;
-        let Some(account) = self.account.as_ref().filter(|_| counted) else {
-            return self.run_write(sql, plan);
-        };
-        let before = account.lock(self.backend.as_mut())?;
-        let done = self.run_write(sql, plan)?;
-        let adds = plan.kind != PlanKind::Delete;
-        if let Some(account) = &self.account {
-            account.check_storage(self.backend.as_mut(), before, adds)?;
-        }
-        Ok(done)
-    }
-
-    /// Runs a write, verifies its appended checks and strips them.
-    fn run_write(
-        &mut self,
-        sql: &str,
-        plan: &StatementPlan,
-    ) -> Result<(QueryResult, Vec<ChangeEvent>), Error> {
-        let returns_rows = plan.had_returning || plan.appended() > 0;
-        let raw = self.backend.run(sql, returns_rows)?;
-        if !returns_rows {
-            return Ok((
-                QueryResult {
-                    affected: raw.affected,
-                    ..QueryResult::default()
-                },
-                Vec::new(),
-            ));
-        }
-        let RawResult { columns, rows, .. } = raw;
-        let table = plan.table.as_deref().unwrap_or_default();
-        let keep = columns.len().checked_sub(plan.appended()).ok_or_else(|| {
-            Error::Database(DatabaseError::new(
-                "XX000",
-                "the statement returned fewer columns than the rewriter appended",
-            ))
-        })?;
-        let image_end = keep + plan.image_columns.len();
-        let operation = match plan.kind {
-            PlanKind::Insert => Operation::Insert,
-            PlanKind::Upsert => Operation::Upsert,
-            PlanKind::Delete => Operation::Delete,
-            PlanKind::Update | PlanKind::Query | PlanKind::Transaction(_) => Operation::Update,
-        };
-        let dialect = self.backend.dialect();
-        let types = if plan.image_columns.is_empty() {
-            Vec::new()
-        } else {
-            rows::image_types(self.engine.policy_set(), plan)
-        };
-        let mut events = Vec::new();
-        let mut out_rows = Vec::with_capacity(rows.len());
-        for mut row in rows {
-            let checks = row.get(image_end..).unwrap_or_default();
-            rows::verify_checks(plan, table, checks, dialect)?;
-            if !plan.image_columns.is_empty() {
-                let image = row.get(keep..image_end).unwrap_or_default();
-                events.push(ChangeEvent {
-                    table: table.to_string(),
-                    operation,
-                    tenant: self.tenant.clone(),
-                    row: rows::image_row(table, &plan.image_columns, &types, image, dialect)?,
-                });
-            }
-            row.truncate(keep);
-            out_rows.push(row);
-        }
-        let affected = u64::try_from(out_rows.len()).unwrap_or(u64::MAX);
-        let result = if plan.had_returning {
-            QueryResult {
-                columns: self.kept_columns(columns, keep),
-                rows: out_rows,
-                affected,
-            }
-        } else {
-            QueryResult {
-                affected,
-                ..QueryResult::default()
-            }
-        };
-        Ok((result, events))
     }
 
     /// The first `keep` of a write's result columns, the user's: kept for
@@ -558,16 +464,4 @@ impl Session {
     pub fn backend_mut(&mut self) -> &mut dyn Backend {
         self.backend.as_mut()
     }
-}
-
-/// A database error raised by the rewriter's guards (`ON CONFLICT`'s
-/// conflicting and updated rows, skipped proposed rows) is the policy
-/// violation it marks: 42501 with PostgreSQL's text.
-fn violation(error: Error) -> Error {
-    if let Error::Database(e) = &error {
-        if let Some(text) = violation_in_message(&e.message) {
-            return Error::Database(DatabaseError::new("42501", text));
-        }
-    }
-    error
 }

@@ -129,7 +129,8 @@ fn column_names(kept: &mut Vec<Arc<[String]>>, stmt: &Statement<'_>) -> Arc<[Str
     names
 }
 
-fn from_value_ref(value: ValueRef<'_>) -> SqlValue {
+/// An SQLite value as a [`SqlValue`].
+pub(super) fn from_value_ref(value: ValueRef<'_>) -> SqlValue {
     match value {
         ValueRef::Null => SqlValue::Null,
         ValueRef::Integer(i) => SqlValue::Int(i),

@@ -2,16 +2,21 @@
 //! SQLite gives PostgreSQL's answers: checked arithmetic (overflow and
 //! division by zero are errors, not floats or NULL), `LIKE` with `\` escape
 //! and case-sensitivity, and `starts_with`; `rampart_require` raises the
-//! marked policy violation of `sql::rewrite::VIOLATION_MARKER`.
+//! marked policy violation of `sql::rewrite::VIOLATION_MARKER`, and
+//! `rampart_check` a failing appended check's, inside the statement.
 
 use rusqlite::functions::{Context, FunctionFlags};
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::Connection;
 
+use crate::error::{DatabaseError, Error};
 use crate::lang::model::Value;
 use crate::lang::BinaryOp;
 use crate::policy::interp::{binary, int_to_float, like};
 use crate::policy::EvalError;
+
+use super::sqlite::from_value_ref;
+use super::value::check_not_boolean;
 
 /// The prefix of the message of an error raised by these functions:
 /// `rampart[22003]: bigint out of range`.
@@ -69,6 +74,26 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
             }
         },
     )?;
+    // `rampart_check(check, table, description)`: 1 for a true check, else
+    // raises 42501 (false or null) or 22P02 (a value that is no boolean), so
+    // that SQLite undoes the statement at once. Not deterministic, like
+    // `rampart_require`.
+    conn.create_scalar_function("rampart_check", 3, FunctionFlags::SQLITE_UTF8, |ctx| {
+        let table = text_arg(ctx, 1)?.unwrap_or_default();
+        let error = match ctx.get_raw(0) {
+            ValueRef::Integer(1) => return Ok(SqlValue::Integer(1)),
+            ValueRef::Integer(0) | ValueRef::Null => {
+                DatabaseError::new("42501", Error::CheckViolation { table }.to_string())
+            }
+            other => {
+                let description = text_arg(ctx, 2)?.unwrap_or_default();
+                check_not_boolean(&description, &table, &from_value_ref(other))
+            }
+        };
+        Err(rusqlite::Error::UserFunctionError(
+            format!("{ERROR_PREFIX}{}]: {}", error.sqlstate, error.message).into(),
+        ))
+    })?;
     Ok(())
 }
 

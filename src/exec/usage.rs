@@ -398,7 +398,7 @@ impl TenantAccount {
     /// committed write of this session has recorded its limits, a write
     /// leaves the row to the triggers (and returns 0).
     pub(super) fn lock(&self, backend: &mut dyn Backend) -> Result<u64, Error> {
-        if self.storage.is_none() && self.recorded.load(Ordering::Relaxed) {
+        if !self.must_lock() {
             return Ok(0);
         }
         self.locking.store(true, Ordering::Relaxed);
@@ -418,6 +418,13 @@ impl TenantAccount {
         }
         let raw = backend.run(&self.lock_sql, true)?;
         self.first_bytes(&raw.rows)
+    }
+
+    /// Whether a write must lock the usage row: to apply a storage limit,
+    /// or to record the limits, which no committed write of this session
+    /// has done yet.
+    pub(super) fn must_lock(&self) -> bool {
+        self.storage.is_some() || !self.recorded.load(Ordering::Relaxed)
     }
 
     /// The statement's own transaction committed: what its lock recorded

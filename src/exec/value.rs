@@ -4,6 +4,7 @@ use std::fmt;
 
 use serde_json::Value as Json;
 
+use crate::error::DatabaseError;
 use crate::lang::model::Ty;
 use crate::sql::Dialect;
 
@@ -82,6 +83,24 @@ impl SqlValue {
             SqlValue::Array(items) => Json::Array(items.iter().map(SqlValue::to_json).collect()),
         }
     }
+}
+
+/// 22P02 for a policy check (`check`, its description, on `table`) that
+/// gave `value`, which is no boolean: a value in the database that does not
+/// fit its column's declared type, read by the check.
+pub(crate) fn check_not_boolean(check: &str, table: &str, value: &SqlValue) -> DatabaseError {
+    let check = if check.is_empty() {
+        String::new()
+    } else {
+        format!(" ({check})")
+    };
+    DatabaseError::new(
+        "22P02",
+        format!(
+            "a policy check{check} on table `{table}` gave `{value}`, not a boolean: \
+             a value in the database does not fit its column's declared type"
+        ),
+    )
 }
 
 impl fmt::Display for SqlValue {

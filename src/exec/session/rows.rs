@@ -7,6 +7,7 @@ use crate::lang::model::{PolicySet, Ty};
 use crate::sql::rewrite::StatementPlan;
 use crate::sql::Dialect;
 
+use super::super::value::check_not_boolean;
 use super::super::SqlValue;
 
 /// The declared types of a plan's image columns (`None` for a column the
@@ -47,14 +48,8 @@ pub(super) fn verify_checks(
                 let check = plan
                     .checks
                     .get(at)
-                    .map_or_else(String::new, |c| format!(" ({})", c.policy_description));
-                return Err(Error::Database(DatabaseError::new(
-                    "22P02",
-                    format!(
-                        "a policy check{check} on table `{table}` gave `{value}`, not a boolean: \
-                         a value in the database does not fit its column's declared type"
-                    ),
-                )));
+                    .map_or("", |c| c.policy_description.as_str());
+                return Err(Error::Database(check_not_boolean(check, table, value)));
             }
         }
     }

@@ -230,7 +230,8 @@ const POSTGRES: &[&str] = &[
 
 /// SQLite's further built-ins, and the functions Rampart registers on its
 /// connections for PostgreSQL's checked arithmetic and `LIKE` (not
-/// `rampart_require`, which raises the rewriter's error marker), sorted.
+/// `rampart_require` and `rampart_check`, which raise the rewriter's errors),
+/// sorted.
 const SQLITE: &[&str] = &[
     "char",
     "date",

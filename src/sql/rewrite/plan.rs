@@ -84,7 +84,9 @@ impl StatementPlan {
 pub struct AppendedCheck {
     /// Its position among the RETURNING items (after the user's).
     pub column_index: usize,
-    /// Its alias in the statement: `rampart_check_<n>`.
+    /// Its alias in the statement: `rampart_check_<n>`. On SQLite the column
+    /// is `rampart_check(condition, table, description)`, which raises the
+    /// violation inside the statement (and is 1 when the check holds).
     pub alias: String,
     /// Which policies it is, e.g. `UPDATE check on the updated row`.
     pub policy_description: String,

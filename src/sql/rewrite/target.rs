@@ -12,8 +12,8 @@ use sqlparser::ast::{
 use crate::lang::model::{TExpr, TExprKind, Value};
 use crate::policy::combine::{and, conditions, Condition, OnFail, RowImage, StatementKind};
 use crate::policy::specialise;
-use crate::sql::emit::{column_ref, nested};
-use crate::sql::{EmitError, Scope};
+use crate::sql::emit::{column_ref, function, nested, text_literal};
+use crate::sql::{Dialect, EmitError, Scope};
 
 use super::error::RewriteError;
 use super::plan::AppendedCheck;
@@ -162,6 +162,24 @@ impl QueryRewriter<'_> {
                 continue;
             };
             let alias = format!("rampart_check_{}", checks.len());
+            let description = describe(&condition, &target.name);
+            let expr = match self.dialect {
+                // SQLite: `rampart_check` raises a failing row's violation
+                // inside the statement, which SQLite then undoes by itself.
+                Dialect::Sqlite => {
+                    let text = |s: &str| {
+                        text_literal(s).map_err(|source| RewriteError::Emit {
+                            table: target.name.clone(),
+                            source,
+                        })
+                    };
+                    function(
+                        "rampart_check",
+                        vec![expr, text(&target.name)?, text(&description)?],
+                    )
+                }
+                Dialect::Postgres => expr,
+            };
             items.push(SelectItem::ExprWithAlias {
                 expr,
                 alias: Ident::new(alias.clone()),
@@ -169,7 +187,7 @@ impl QueryRewriter<'_> {
             checks.push(AppendedCheck {
                 column_index: checks.len(),
                 alias,
-                policy_description: describe(&condition, &target.name),
+                policy_description: description,
             });
         }
         Ok((items, checks))
