@@ -109,14 +109,27 @@ impl QueryRewriter<'_> {
         kind: StatementKind,
         reads: bool,
     ) -> Result<Option<Expr>, RewriteError> {
+        // A condition that specialises to the same SQL as one already taken
+        // (the restrictive tenant rule of `for all`, met as UPDATE `using`
+        // and again as SELECT `using` for read access) is left out: `p AND
+        // p` is `p`, errors included.
+        let mut taken: Vec<String> = Vec::new();
         let mut predicate: Option<TExpr> = None;
         for condition in conditions(self.set, target.index, kind, reads) {
-            if condition.image == RowImage::Existing && condition.on_fail == OnFail::Hide {
-                predicate = Some(match predicate {
-                    None => condition.combined.expr,
-                    Some(acc) => and(acc, condition.combined.expr),
-                });
+            if condition.image != RowImage::Existing || condition.on_fail != OnFail::Hide {
+                continue;
             }
+            if let Ok(Some(sql)) = self.emit_condition(target, &condition.combined.expr) {
+                let sql = sql.to_string();
+                if taken.contains(&sql) {
+                    continue;
+                }
+                taken.push(sql);
+            }
+            predicate = Some(match predicate {
+                None => condition.combined.expr,
+                Some(acc) => and(acc, condition.combined.expr),
+            });
         }
         match predicate {
             None => Ok(None),
