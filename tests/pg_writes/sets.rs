@@ -1,6 +1,7 @@
 //! One random policy set made ready for the write differential test: its
 //! tables (re)created in the test database with `id` as primary key, filled
-//! with `ROWS` random rows, under native RLS, granted to the non-owner role.
+//! with `ROWS` random rows, under native RLS (presets as column defaults),
+//! granted to the non-owner role.
 
 use postgres::Client;
 use rampart::lang::model::{PolicySet, Value};
@@ -9,7 +10,7 @@ use rampart::sql::template::object_name;
 use rampart::{Dialect, Engine};
 
 use crate::common::pg::TestDb;
-use crate::random_sets::{self, Rng};
+use crate::random_sets::{self, Rng, TENANTS, USERS};
 use crate::writes::ROWS;
 
 /// A loaded set: its text (for reports) and its engine.
@@ -27,7 +28,7 @@ fn drop_tables(su: &mut Client) {
 /// Makes the set of seed `rng`'s next draw: `None` when its text does not
 /// check (not this test's business; the generator rarely makes one).
 pub fn load(db: &TestDb, su: &mut Client, rng: &mut Rng) -> Option<Loaded> {
-    let text = random_sets::policy_text(rng);
+    let text = crate::policies::policy_text(rng);
     let engine = Engine::from_source("random.policy", &text).ok()?;
     drop_tables(su);
     let set = engine.policy_set();
@@ -46,6 +47,8 @@ pub fn load(db: &TestDb, su: &mut Client, rng: &mut Rng) -> Option<Loaded> {
                     .iter()
                     .map(|c| match c.name.as_str() {
                         "id" => Value::Int(i64::try_from(id).unwrap()),
+                        "tenant_id" => Value::Text(rng.pick(&TENANTS).to_string()),
+                        "owner" => Value::Text(rng.pick(&USERS).to_string()),
                         _ => random_sets::value(rng, c.ty, false),
                     })
                     .collect()
@@ -54,6 +57,7 @@ pub fn load(db: &TestDb, su: &mut Client, rng: &mut Rng) -> Option<Loaded> {
         crate::data::insert(su, table, &rows);
     }
     su.batch_execute(&engine.emit_postgres().unwrap()).unwrap();
+    crate::setup::native_presets(su, &engine);
     su.batch_execute(&format!(
         "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}",
         db.role

@@ -161,7 +161,7 @@ pub(super) fn columns_read(expr: &TExpr) -> Vec<usize> {
 }
 
 /// `DEFAULT` as a value: the database's default, unknown here.
-fn is_default(expr: &Expr) -> bool {
+pub(super) fn is_default(expr: &Expr) -> bool {
     matches!(expr, Expr::Identifier(i) if i.quote_style.is_none()
         && i.value.eq_ignore_ascii_case("default"))
 }
