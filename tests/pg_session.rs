@@ -248,6 +248,11 @@ fn cell_by_cell_inserts_through_session_agree_with_native_rls() {
 }
 
 #[test]
+fn guard_copy_inserts_through_session_agree_with_native_rls() {
+    run("guards_inserts.sql", 0);
+}
+
+#[test]
 fn saas_updates_and_deletes_through_session_agree_with_native_rls() {
     run("saas_writes.sql", 0);
 }

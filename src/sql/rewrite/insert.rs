@@ -2,7 +2,8 @@
 //! [ON CONFLICT …] [RETURNING …]`: omitted preset columns are filled in;
 //! rows known when rewriting are checked then (by `self.row_check`, the
 //! engine's compiled predicates or the interpreter; a failure refuses the
-//! statement), the others through appended RETURNING check columns.
+//! statement), the others by guards in the rows (`proposed.rs`), or where
+//! those cannot be placed through appended RETURNING check columns.
 
 use sqlparser::ast::{
     Expr, Ident, Insert, ObjectName, OnConflictAction, OnInsert, Query, SelectItem, SetExpr,
@@ -153,7 +154,15 @@ impl QueryRewriter<'_> {
                 });
             }
         }
-        let runtime = runtime && insert.on.is_none();
+        // A plain INSERT's rows are guarded too where that can be done, as
+        // PostgreSQL checks each row's policies before its constraints (NOT
+        // NULL, unique keys): a row breaking both is 42501. The appended
+        // RETURNING checks, run after the statement, are left for the rest.
+        let runtime = runtime
+            && insert.on.is_none()
+            && self
+                .guard_proposed_rows(insert, &target, &columns, reads)?
+                .is_some();
         if matches!(
             &insert.on,
             Some(OnInsert::OnConflict(sqlparser::ast::OnConflict {

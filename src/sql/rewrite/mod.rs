@@ -52,6 +52,7 @@
 //! Everything not understood is refused with an error naming it (fail
 //! closed); see `RewriteError`.
 
+mod copied;
 mod delete;
 mod deny;
 mod error;

@@ -17,9 +17,11 @@ use crate::policy::specialise;
 use crate::sql::emit::value_expr;
 use crate::sql::{Dialect, EmitError};
 
+use super::copied::{has_subquery, qualified_copy};
 use super::error::RewriteError;
 use super::plan::VIOLATION_MARKER;
 use super::query::QueryRewriter;
+use super::scope::{fold, idents};
 use super::target::Target;
 use super::upsert::{stored_value, Substitute};
 
@@ -82,10 +84,13 @@ impl QueryRewriter<'_> {
         let Some(source) = insert.source.as_deref_mut() else {
             return Ok(Some("DEFAULT VALUES"));
         };
-        let rows = match proposed_rows(source) {
-            Ok(rows) => rows,
+        let (rows, row_name) = match proposed_rows(source, self.dialect) {
+            Ok(found) => found,
             Err(why) => return Ok(Some(why)),
         };
+        // A select list's columns read its FROM: copied into the guard's
+        // subqueries they must be qualified (a VALUES row reads no row).
+        let qualify = has_subquery(&check).then_some(row_name).flatten();
         let message = format!(
             "{VIOLATION_MARKER}new row violates row-level security policy for table \"{}\"",
             table.name.name
@@ -108,9 +113,21 @@ impl QueryRewriter<'_> {
                          policies read (the guard would run it again)",
                     ));
                 }
+                let copy = match &qualify {
+                    None => (**value).clone(),
+                    Some(name) => match qualified_copy(value, name.as_deref()) {
+                        Some(copy) => copy,
+                        None => {
+                            return Ok(Some(
+                                "a value with a subquery, or a column of a join, that the \
+                                 policies' subqueries would read",
+                            ))
+                        }
+                    },
+                };
                 assigned.push((
                     column.name.clone(),
-                    stored_value(value, column.ty.ty, self.dialect),
+                    stored_value(&copy, column.ty.ty, self.dialect),
                 ));
             }
             let Some(wrapped) = self.carrier(&row, columns, table) else {
@@ -184,10 +201,17 @@ fn settled_type(expr: &Expr) -> bool {
     }
 }
 
+/// The proposed rows' values and, for a select list, the name its columns
+/// are read through (`None` inside: a join, or several FROM items).
+type ProposedRows<'a> = (Vec<Vec<&'a mut Expr>>, Option<Option<Vec<String>>>);
+
 /// The values of each proposed row, as the source writes them: each
 /// `VALUES` row, or a plain select list (evaluated once per row it gives,
 /// after its `WHERE`); why not, for any other source.
-fn proposed_rows(source: &mut sql::Query) -> Result<Vec<Vec<&mut Expr>>, &'static str> {
+fn proposed_rows(
+    source: &mut sql::Query,
+    dialect: Dialect,
+) -> Result<ProposedRows<'_>, &'static str> {
     if source.order_by.is_some()
         || source.limit_clause.is_some()
         || source.fetch.is_some()
@@ -200,15 +224,19 @@ fn proposed_rows(source: &mut sql::Query) -> Result<Vec<Vec<&mut Expr>>, &'stati
     let with = source.with.is_some();
     match source.body.as_mut() {
         SetExpr::Values(_) if with => Err("a `WITH` on a VALUES source"),
-        SetExpr::Values(values) => Ok(values
-            .rows
-            .iter_mut()
-            .map(|row| row.content.iter_mut().collect())
-            .collect()),
+        SetExpr::Values(values) => Ok((
+            values
+                .rows
+                .iter_mut()
+                .map(|row| row.content.iter_mut().collect())
+                .collect(),
+            None,
+        )),
         SetExpr::Select(select) => {
             if select.distinct.is_some() || select.top.is_some() || select.into.is_some() {
                 return Err("`DISTINCT`, `TOP` or `INTO` in the rows' SELECT");
             }
+            let name = row_name(&select.from, dialect);
             let mut row = Vec::with_capacity(select.projection.len());
             for item in &mut select.projection {
                 match item {
@@ -218,9 +246,28 @@ fn proposed_rows(source: &mut sql::Query) -> Result<Vec<Vec<&mut Expr>>, &'stati
                     _ => return Err("`*` in the rows' select list"),
                 }
             }
-            Ok(vec![row])
+            Ok((vec![row], Some(name)))
         }
         _ => Err("a source other than VALUES or a plain SELECT"),
+    }
+}
+
+/// The name a select list reads its only FROM item through (its alias, or
+/// the table's name), folded; `None` for a join or several items.
+fn row_name(from: &[sql::TableWithJoins], dialect: Dialect) -> Option<Vec<String>> {
+    let [only] = from else {
+        return None;
+    };
+    if !only.joins.is_empty() {
+        return None;
+    }
+    match &only.relation {
+        sql::TableFactor::Table { alias: Some(a), .. }
+        | sql::TableFactor::Derived { alias: Some(a), .. } => Some(vec![fold(&a.name, dialect)]),
+        sql::TableFactor::Table {
+            name, alias: None, ..
+        } => idents(name).and_then(|parts| parts.last().map(|last| vec![fold(last, dialect)])),
+        _ => None,
     }
 }
 
