@@ -104,11 +104,11 @@ impl Writes<'_> {
         };
         let mut filter = format!("s.id = {name}.id");
         if self.rng.chance(60) {
-            filter = format!("{filter} AND {}", self.condition(source, "s."));
+            filter = format!("{filter} AND ({})", self.condition(source, "s."));
         }
         if self.rng.chance(30) {
             filter = format!(
-                "{filter} AND {}",
+                "{filter} AND ({})",
                 self.condition(table, &format!("{name}."))
             );
         }
@@ -137,7 +137,7 @@ impl Writes<'_> {
             format!("s.id < {name}.id")
         };
         if self.rng.chance(70) {
-            filter = format!("{filter} AND {}", self.condition(source, "s."));
+            filter = format!("{filter} AND ({})", self.condition(source, "s."));
         }
         let returning = self.returning(table, &format!("{name}."));
         format!(

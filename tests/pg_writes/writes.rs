@@ -161,7 +161,10 @@ impl<'a> Writes<'a> {
             0 => format!("{qualifier}id IN (SELECT q.id FROM {name} q{filter})"),
             1 => format!("{qualifier}id NOT IN (SELECT q.id FROM {name} q{filter})"),
             2 => {
-                let and = filter.replacen(" WHERE ", " AND ", 1);
+                let and = match filter.strip_prefix(" WHERE ") {
+                    Some(condition) => format!(" AND ({condition})"),
+                    None => String::new(),
+                };
                 format!("EXISTS (SELECT 1 FROM {name} q WHERE q.id = {qualifier}id{and})")
             }
             _ => format!("{qualifier}id > (SELECT count(*) FROM {name} q{filter})"),
