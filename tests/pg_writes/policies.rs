@@ -1,8 +1,9 @@
 //! Random policy sets for the write test, as policy text: two tables (`t2`
 //! sometimes left out) keyed by `id`, sometimes with presets (`tenant_id =
 //! tenant.id`, `owner = request.user`), policies per command and role built
-//! on `random_sets::bool_expr`, plus tenant and owner conditions and, on
-//! `t1`, `exists` over `t2` (seen through `t2`'s own SELECT policies).
+//! on `random_sets::bool_expr`, plus tenant, owner and timestamp conditions
+//! and, on `t1`, `exists` over `t2` (seen through `t2`'s own SELECT
+//! policies; `t2` is sometimes an open table).
 
 use rampart::lang::model::Ty;
 
@@ -25,7 +26,10 @@ pub fn policy_text(rng: &mut Rng) -> String {
     );
     let tables = if rng.chance(80) { 2 } else { 1 };
     let mut declared: Vec<Vec<Col>> = Vec::new();
-    for _ in 0..tables {
+    let mut open = false;
+    for t in 0..tables {
+        // `t2` open (read and written by all, no policies) sometimes.
+        open = t == 1 && rng.chance(15);
         let mut cols = vec![col("id", Ty::Int, false)];
         let mut decl = vec!["id: int".to_string()];
         if rng.chance(50) {
@@ -43,6 +47,7 @@ pub fn policy_text(rng: &mut Rng) -> String {
             (Ty::Text, true),
             (Ty::Bool, true),
             (Ty::Float, true),
+            (Ty::Timestamp, true),
         ];
         for c in 1..=2 + rng.below(3) {
             let (ty, nullable) = *rng.pick(&types);
@@ -52,9 +57,13 @@ pub fn policy_text(rng: &mut Rng) -> String {
         }
         declared.push(cols);
         let t = declared.len();
-        out.push_str(&format!("table t{t} {{ {} }}\n", decl.join(", ")));
+        let keyword = if open { "open table" } else { "table" };
+        out.push_str(&format!("{keyword} t{t} {{ {} }}\n", decl.join(", ")));
     }
     for (t, cols) in declared.iter().enumerate() {
+        if t == 1 && open {
+            continue;
+        }
         let other = (t == 0).then(|| declared.get(1)).flatten();
         for p in 1..=1 + rng.below(4) {
             out.push_str(&policy(rng, t + 1, p, cols, other));
@@ -140,6 +149,11 @@ fn extra(rng: &mut Rng, cols: &[Col], other: Option<&Vec<Col>>) -> Option<String
     }
     if let Some(other) = other {
         options.push(exists(rng, cols, other));
+    }
+    if let Some(c) = cols.iter().find(|c| c.ty == Ty::Timestamp) {
+        let op = rng.pick(&["<", ">=", "=="]);
+        let at = rng.pick(&["2026-01-01T00:00:00Z", "1970-01-01T00:00:00Z"]);
+        options.push(format!("{} {op} timestamp '{at}'", c.name));
     }
     (!options.is_empty()).then(|| options.swap_remove(rng.below(options.len())))
 }

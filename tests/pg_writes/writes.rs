@@ -31,6 +31,7 @@ fn sql_ty(ty: Ty) -> &'static str {
         Ty::Int => "bigint",
         Ty::Float => "float8",
         Ty::Bool => "boolean",
+        Ty::Timestamp => "timestamptz",
         _ => "text",
     }
 }
@@ -84,6 +85,15 @@ impl<'a> Writes<'a> {
                 .pick(&["0", "1.5", "-2", "2.5", "7", "1e10"])
                 .to_string(),
             Ty::Bool => self.rng.pick(&["true", "false"]).to_string(),
+            Ty::Timestamp => {
+                let at = self.rng.pick(&[
+                    "'2026-01-01T00:00:00Z'",
+                    "'2026-01-01 00:00:00.000001+00'",
+                    "TIMESTAMPTZ '1970-01-01T00:00:00Z'",
+                    "'1969-12-31 00:00:00+00'",
+                ]);
+                at.to_string()
+            }
             _ => {
                 let pool: &[&str] = match self.rng.below(3) {
                     0 => &TENANTS,
