@@ -59,7 +59,7 @@ use writes::Writes;
 /// The first set's seed; set `i` has seed `SEED + i`.
 const SEED: u64 = 0x0057_1FE5;
 /// Sets per test function (two functions, run side by side).
-const SETS: u64 = 30;
+const SETS: u64 = 24;
 const CONTEXTS: usize = 3;
 const STATEMENTS: usize = 25;
 /// Mismatches shown in full; the rest are counted.

@@ -156,7 +156,15 @@ impl Writes<'_> {
             source.name.name,
             self.where_clause(source, "", 70)
         );
-        match self.rng.below(4) {
+        match self.rng.below(5) {
+            4 => {
+                let returning = self.returning(table, "");
+                format!(
+                    "WITH s AS (SELECT * FROM {}) INSERT INTO {name} (id) SELECT id + 100 FROM s{}{returning}",
+                    source.name.name,
+                    self.where_clause(source, "s.", 50)
+                )
+            }
             0 => {
                 let sets = self.assignments(table, "");
                 let returning = self.returning(table, "");
