@@ -72,11 +72,25 @@ impl Writes<'_> {
         sets.join(", ")
     }
 
+    /// ` WHERE …` on the target, or sometimes one that reads only another
+    /// table (the target's columns are then not read).
+    fn target_filter(&mut self, table: &Table, prefix: &str, percent: usize) -> String {
+        if self.rng.chance(10) {
+            let other = self.table();
+            let filter = self.where_clause(other, "q.", 70);
+            return format!(
+                " WHERE EXISTS (SELECT 1 FROM {} q{filter})",
+                other.name.name
+            );
+        }
+        self.where_clause(table, prefix, percent)
+    }
+
     pub(crate) fn update(&mut self) -> String {
         let table = self.table();
         let (name, alias, prefix) = self.target(table, "u");
         let sets = self.assignments(table, &prefix);
-        let filter = self.where_clause(table, &prefix, 65);
+        let filter = self.target_filter(table, &prefix, 65);
         let returning = self.returning(table, &prefix);
         format!("UPDATE {name}{alias} SET {sets}{filter}{returning}")
     }
@@ -102,7 +116,13 @@ impl Writes<'_> {
                 format!("s.{}", s.name)
             }
         };
-        let mut filter = format!("s.id = {name}.id");
+        // Sometimes one source row for every target row: the target's
+        // columns are then read only where SET or RETURNING read them.
+        let mut filter = if self.rng.chance(20) {
+            format!("s.id = {}", 1 + self.rng.below(12))
+        } else {
+            format!("s.id = {name}.id")
+        };
         if self.rng.chance(60) {
             filter = format!("{filter} AND ({})", self.condition(source, "s."));
         }
@@ -122,7 +142,7 @@ impl Writes<'_> {
     pub(crate) fn delete(&mut self) -> String {
         let table = self.table();
         let (name, alias, prefix) = self.target(table, "d");
-        let filter = self.where_clause(table, &prefix, 75);
+        let filter = self.target_filter(table, &prefix, 75);
         let returning = self.returning(table, &prefix);
         format!("DELETE FROM {name}{alias}{filter}{returning}")
     }
@@ -131,10 +151,10 @@ impl Writes<'_> {
         let table = self.table();
         let source = self.table();
         let name = &table.name.name;
-        let mut filter = if self.rng.chance(70) {
-            format!("s.id = {name}.id")
-        } else {
-            format!("s.id < {name}.id")
+        let mut filter = match self.rng.below(10) {
+            0..=6 => format!("s.id = {name}.id"),
+            7 | 8 => format!("s.id < {name}.id"),
+            _ => format!("s.id = {}", 1 + self.rng.below(12)),
         };
         if self.rng.chance(70) {
             filter = format!("{filter} AND ({})", self.condition(source, "s."));
@@ -158,11 +178,22 @@ impl Writes<'_> {
         );
         match self.rng.below(5) {
             4 => {
+                let columns = self.insert_columns(table);
+                let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+                let values: Vec<String> = columns
+                    .iter()
+                    .map(|c| match c.name.as_str() {
+                        "id" => "s.id + 100".to_string(),
+                        _ => self.value_over(c, Some("s."), source),
+                    })
+                    .collect();
+                let filter = self.where_clause(source, "s.", 50);
                 let returning = self.returning(table, "");
                 format!(
-                    "WITH s AS (SELECT * FROM {}) INSERT INTO {name} (id) SELECT id + 100 FROM s{}{returning}",
+                    "WITH s AS (SELECT * FROM {}) INSERT INTO {name} ({}) SELECT {} FROM s{filter}{returning}",
                     source.name.name,
-                    self.where_clause(source, "s.", 50)
+                    names.join(", "),
+                    values.join(", ")
                 )
             }
             0 => {

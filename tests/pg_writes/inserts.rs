@@ -10,7 +10,7 @@ use crate::writes::{Writes, ROWS, VIOLATIONS};
 impl<'a> Writes<'a> {
     /// The columns an INSERT names: `id`, every non-null column (rarely one
     /// left out), some nullable ones, presets sometimes.
-    fn insert_columns(&mut self, table: &'a Table) -> Vec<&'a Column> {
+    pub(crate) fn insert_columns(&mut self, table: &'a Table) -> Vec<&'a Column> {
         table
             .columns
             .iter()
