@@ -25,6 +25,8 @@ mod generated;
 #[allow(dead_code)]
 #[path = "pg_native/inputs.rs"]
 mod inputs;
+#[path = "pg_rewrite/outcome.rs"]
+mod outcome;
 #[allow(dead_code)]
 #[path = "pg_native/random_sets.rs"]
 mod random_sets;
@@ -36,235 +38,18 @@ use std::path::Path;
 use std::sync::Arc;
 
 use rampart::exec::pg::PostgresBackend;
-use rampart::exec::{Backend, SqlValue};
-use rampart::lang::model::Limits;
-use rampart::quota::{QuotaError, QuotaState, QuotaStore};
-use rampart::sql::rewrite::{PlanKind, RewriteError};
-use rampart::{Context, Engine, Error, Session};
+use rampart::{Context, Engine, Session};
 
 use common::pg::TestDb;
 use corpus::Statement;
 use generated::Generator;
+use outcome::{brief, contents, difference, native, through_session, Rows, Shape, Unlimited};
 use random_sets::Rng;
 use setup::{load, native_presets, set_context, table_names};
 
 /// Generated queries added to each query corpus (fixed seed).
 const GENERATED: usize = 150;
 const SEED: u64 = 0x5EED_0F5E_1EC7;
-
-/// Rows as comparable text, one string per value.
-type Rows = Vec<Vec<String>>;
-
-/// What a statement gave: columns, rows and the count, or `SQLSTATE: message`.
-type Answer = Result<(std::sync::Arc<[String]>, Rows, u64), String>;
-
-/// A quota store that admits everything: the example tiers' rates would
-/// refuse a corpus run at full speed.
-struct Unlimited;
-
-impl QuotaStore for Unlimited {
-    fn set_limits(&self, _: &str, _: &Limits) -> Result<(), QuotaError> {
-        Ok(())
-    }
-    fn check_qps(&self, _: &str) -> Result<(), QuotaError> {
-        Ok(())
-    }
-    fn acquire_connection(&self, _: &str) -> Result<(), QuotaError> {
-        Ok(())
-    }
-    fn release_connection(&self, _: &str) {}
-    fn add_storage(&self, _: &str, _: i64) -> Result<u64, QuotaError> {
-        Ok(0)
-    }
-    fn storage_used(&self, _: &str) -> Result<u64, QuotaError> {
-        Ok(0)
-    }
-    fn state(&self, _: &str) -> Result<Option<QuotaState>, QuotaError> {
-        Ok(None)
-    }
-}
-
-/// One side's run of a statement inside its transaction.
-#[derive(Debug)]
-struct Outcome {
-    answer: Answer,
-    /// What `SELECT 1` gives next in the same transaction: `ok` or a SQLSTATE.
-    after: String,
-    /// Every declared table's rows (sorted) after a write, in the transaction,
-    /// or the SQLSTATE reading them gave.
-    tables: Option<Result<Vec<Rows>, String>>,
-}
-
-fn text_rows(rows: &[Vec<SqlValue>]) -> Rows {
-    rows.iter()
-        .map(|r| r.iter().map(|v| format!("{v:?}")).collect())
-        .collect()
-}
-
-fn sorted(mut rows: Rows) -> Rows {
-    rows.sort();
-    rows
-}
-
-/// Every declared table's rows, sorted, read as is on `backend`.
-fn contents(backend: &mut dyn Backend, names: &[String]) -> Result<Vec<Rows>, String> {
-    names
-        .iter()
-        .map(|name| {
-            let raw = backend
-                .run(&format!("SELECT * FROM {name}"), true)
-                .map_err(|e| e.sqlstate)?;
-            Ok(sorted(text_rows(&raw.rows)))
-        })
-        .collect()
-}
-
-/// What `SELECT 1` gives on `backend` now.
-fn probe(result: Result<(), String>) -> String {
-    match result {
-        Ok(()) => "ok".into(),
-        Err(e) => e.get(..5).unwrap_or(&e).to_string(),
-    }
-}
-
-/// How the statement is run natively: whether it returns rows (a query or
-/// RETURNING) and whether it writes.
-#[derive(Clone, Copy)]
-struct Shape {
-    returns_rows: bool,
-    write: bool,
-}
-
-/// Runs `sql` natively: the owner's connection as the non-owner role
-/// (`SET LOCAL ROLE`), so that the tables can be read whole afterwards.
-fn native(
-    backend: &mut PostgresBackend,
-    role: &str,
-    names: &[String],
-    sql: &str,
-    shape: Shape,
-) -> Outcome {
-    backend.batch("BEGIN").unwrap();
-    backend.batch(&format!("SET LOCAL ROLE {role}")).unwrap();
-    let answer = backend
-        .run(sql, shape.returns_rows)
-        .map(|raw| (raw.columns, text_rows(&raw.rows), raw.affected))
-        .map_err(|e| format!("{}: {}", e.sqlstate, e.message));
-    let after = probe(
-        backend
-            .run("SELECT 1", true)
-            .map(|_| ())
-            .map_err(|e| e.sqlstate.clone()),
-    );
-    let tables = (shape.write && answer.is_ok()).then(|| {
-        backend.batch("RESET ROLE").unwrap();
-        contents(backend, names)
-    });
-    backend.batch("ROLLBACK").unwrap();
-    Outcome {
-        answer,
-        after,
-        tables,
-    }
-}
-
-/// Runs `sql` through the session inside `BEGIN` … `ROLLBACK`.
-fn through_session(session: &mut Session, names: &[String], sql: &str, write: bool) -> Outcome {
-    session.execute("BEGIN").unwrap();
-    let answer = session
-        .execute(sql)
-        .map(|r| (r.columns, text_rows(&r.rows), r.affected))
-        .map_err(|e| format!("{}: {e}", e.sqlstate()));
-    let after = probe(
-        session
-            .execute("SELECT 1")
-            .map(|_| ())
-            .map_err(|e| e.sqlstate().to_string()),
-    );
-    // Read even after a failure: the statement must have changed nothing.
-    let tables = write.then(|| contents(session.backend_mut(), names));
-    session.execute("ROLLBACK").unwrap();
-    Outcome {
-        answer,
-        after,
-        tables,
-    }
-}
-
-/// Where the two outcomes differ, if they do.
-fn difference(
-    native: &Outcome,
-    session: &Outcome,
-    ordered: bool,
-    before: &[Rows],
-) -> Option<String> {
-    match (&native.answer, &session.answer) {
-        (Ok((nc, nr, na)), Ok((sc, sr, sa))) => {
-            if !nr.is_empty() && nc != sc {
-                return Some(format!("columns {nc:?} / {sc:?}"));
-            }
-            let same = if ordered {
-                nr == sr
-            } else {
-                sorted(nr.clone()) == sorted(sr.clone())
-            };
-            if !same {
-                return Some("rows".into());
-            }
-            if na != sa {
-                return Some(format!("count {na} / {sa}"));
-            }
-            if native.tables != session.tables {
-                return Some("table contents".into());
-            }
-        }
-        (Err(a), Err(b)) => {
-            if a.get(..5) != b.get(..5) {
-                return Some("SQLSTATE".into());
-            }
-            if session
-                .tables
-                .as_ref()
-                .is_some_and(|t| t.as_deref() != Ok(before))
-            {
-                return Some("a failed write changed the tables".into());
-            }
-        }
-        _ => return Some("outcome".into()),
-    }
-    (native.after != session.after).then(|| {
-        format!(
-            "the transaction afterwards: {} / {}",
-            native.after, session.after
-        )
-    })
-}
-
-fn brief(outcome: &Outcome) -> String {
-    let answer = match &outcome.answer {
-        Ok((columns, rows, affected)) => {
-            let mut first = sorted(rows.clone());
-            first.truncate(6);
-            format!(
-                "{affected} affected, {} rows {columns:?}, first sorted: {first:?}",
-                rows.len()
-            )
-        }
-        Err(e) => format!("error {e}"),
-    };
-    let tables = outcome
-        .tables
-        .as_ref()
-        .map(|t| match t {
-            Ok(t) => format!(
-                ", table sizes {:?}",
-                t.iter().map(Vec::len).collect::<Vec<_>>()
-            ),
-            Err(e) => format!(", the tables cannot be read: {e}"),
-        })
-        .unwrap_or_default();
-    format!("{answer}; then {}{tables}", outcome.after)
-}
 
 /// What one corpus file's run compared and found.
 #[derive(Default)]
@@ -382,22 +167,8 @@ fn compare(
     ctx_json: &str,
     report: &mut Report,
 ) {
-    let shape = match session.rewritten(&s.sql) {
-        Ok(rewritten) => {
-            let plan = &rewritten.plan[0];
-            let write = !matches!(plan.kind, PlanKind::Query | PlanKind::Transaction(_));
-            Some(Shape {
-                returns_rows: !write || plan.had_returning,
-                write,
-            })
-        }
-        // A bad row or a failing policy found when rewriting: an outcome.
-        Err(e)
-            if matches!(e, Error::Rewrite(RewriteError::RowViolation { .. }))
-                || e.sqlstate().starts_with("22") =>
-        {
-            None
-        }
+    let shape = match outcome::shape(session, &s.sql) {
+        Ok(shape) => shape,
         Err(e) => {
             let native = native(
                 user,
@@ -417,11 +188,6 @@ fn compare(
             return;
         }
     };
-    // Refused while rewriting: a write (only writes have rows to check then).
-    let shape = shape.unwrap_or(Shape {
-        returns_rows: false,
-        write: true,
-    });
     let native = native(user, role, names, &s.sql, shape);
     let got = through_session(session, names, &s.sql, shape.write);
     if let Some(why) = &s.diverges {
@@ -479,6 +245,11 @@ fn blog_inserts_through_session_agree_with_native_rls() {
 #[test]
 fn cell_by_cell_inserts_through_session_agree_with_native_rls() {
     run("cells_inserts.sql", 0);
+}
+
+#[test]
+fn guard_copy_inserts_through_session_agree_with_native_rls() {
+    run("guards_inserts.sql", 0);
 }
 
 #[test]

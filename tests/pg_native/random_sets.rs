@@ -75,10 +75,11 @@ pub fn text_literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-struct Col {
-    name: String,
-    ty: Ty,
-    nullable: bool,
+/// A column as the policy generators see it.
+pub struct Col {
+    pub name: String,
+    pub ty: Ty,
+    pub nullable: bool,
 }
 
 /// Writes the text of a random policy set: 1–2 tables, 1–4 policies each.
@@ -173,7 +174,7 @@ fn cols_of(cols: &[Col], ty: Ty) -> Vec<&Col> {
 }
 
 /// A `bool` expression at most `depth` levels of logic deep.
-fn bool_expr(rng: &mut Rng, cols: &[Col], depth: usize) -> String {
+pub fn bool_expr(rng: &mut Rng, cols: &[Col], depth: usize) -> String {
     if depth > 0 && rng.chance(45) {
         return match rng.below(3) {
             0 => format!(

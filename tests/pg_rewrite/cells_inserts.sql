@@ -40,3 +40,17 @@ INSERT INTO e (id, amount) VALUES (100, 0);
 INSERT INTO e (id, amount) VALUES (100, 20), (101, 200);
 INSERT INTO e (id, amount) VALUES (100, 1 - 1);
 INSERT INTO e (id, amount) VALUES (100, 20) RETURNING id;
+
+-- Proposed rows from a SELECT, and rows whose guard rides on a number.
+INSERT INTO t (id, owner, amount) SELECT id, owner, amount - 3 FROM t ON CONFLICT (id) DO NOTHING;
+INSERT INTO t (id, owner, amount) SELECT id + 100, owner, amount - 3 FROM t WHERE amount > 2 ON CONFLICT (id) DO NOTHING RETURNING id;
+INSERT INTO t (id, amount) SELECT id, amount + 1 FROM t ON CONFLICT (id) DO UPDATE SET amount = excluded.amount;
+INSERT INTO t (id, amount) SELECT id + 100, amount FROM t WHERE id < 3 ON CONFLICT (id) DO UPDATE SET amount = excluded.amount RETURNING *;
+INSERT INTO e (id, amount) VALUES (1, 2 + 3), ('2', 7) ON CONFLICT (id) DO NOTHING;
+INSERT INTO e (id, amount) VALUES (100, 50 + 50) ON CONFLICT (id) DO NOTHING;
+INSERT INTO e (id, amount) VALUES (100, 0 + 0) ON CONFLICT (id) DO NOTHING;
+INSERT INTO e (id, amount) SELECT id, amount + 1 FROM e ON CONFLICT (id) DO NOTHING;
+INSERT INTO e (id, amount) SELECT id + 100, amount FROM e ON CONFLICT (id) DO UPDATE SET amount = 1;
+
+-- diverges: the second row fails the INSERT check when rewriting (42501); PostgreSQL inserts the first row first, and its key is taken (23505)
+INSERT INTO t (id, owner, amount) VALUES (1, 'bob', 5), (100, 'bob', -5);

@@ -26,6 +26,11 @@ INSERT INTO orders VALUES (100, 'acme', 'bob', 5, 'open');
 INSERT INTO orders SELECT 100, 'acme', 'bob', 5, 'open';
 INSERT INTO orders SELECT 100, 'acme', 'bob', 5 + 0, 'open' RETURNING *;
 INSERT INTO orders (id, amount, status, note) VALUES (100, 0, 'open', 'it''s'), (101, 7, 'open', NULL);
+-- `DEFAULT` for a preset column is the preset (the column's default natively).
+INSERT INTO orders (id, tenant_id, owner, amount, status) VALUES (100, DEFAULT, DEFAULT, 5, 'open') RETURNING *;
+INSERT INTO orders (id, tenant_id, amount, status) VALUES (100, DEFAULT, 5 + 0, 'open'), (101, 'globex', 1, 'open');
+INSERT INTO orders VALUES (100, DEFAULT, 'ann', 5, 'open', DEFAULT, NULL);
+INSERT INTO orders (id, tenant_id, amount, status) VALUES (1, DEFAULT, 5, 'open') ON CONFLICT (id) DO NOTHING;
 
 -- Rows known only to the database: appended RETURNING checks.
 INSERT INTO orders (id, amount, status) VALUES (100, 5 + 1, 'open'), (101, 2 - 3, 'open');

@@ -33,6 +33,16 @@ UPDATE projects SET archived = NOT archived RETURNING id, archived;
 UPDATE memberships SET org_id = org_id + 1;
 UPDATE currencies SET name = upper(name);
 UPDATE public.orders SET note = NULL WHERE note IS NOT NULL;
+-- diverges: NOT NULL fails (23502) before the appended check; PostgreSQL checks the UPDATE policy first (42501)
+UPDATE orders SET amount = NULL;
+
+-- Under a WITH of queries: the items read through their policies.
+WITH s AS (SELECT id FROM orders WHERE amount > 2) UPDATE orders SET note = 'x' WHERE id IN (SELECT id FROM s) RETURNING id, note;
+WITH s AS (SELECT id, name FROM users) UPDATE orders SET note = s.name FROM s WHERE s.id = orders.owner;
+WITH s AS (SELECT id FROM users) DELETE FROM orders USING s WHERE s.id = orders.owner RETURNING orders.id;
+WITH s AS (SELECT org_id FROM memberships) DELETE FROM projects WHERE org_id IN (SELECT org_id FROM s);
+WITH s AS (SELECT id, amount FROM orders) INSERT INTO orders (id, amount, status) SELECT id + 100, amount, 'open' FROM s;
+WITH s AS (SELECT id, amount FROM orders) INSERT INTO orders (id, amount, status) SELECT id + 100, amount - 3, 'open' FROM s RETURNING id, owner;
 
 -- DELETE: rows reached.
 DELETE FROM orders;

@@ -2,7 +2,8 @@
 //! [ON CONFLICT …] [RETURNING …]`: omitted preset columns are filled in;
 //! rows known when rewriting are checked then (by `self.row_check`, the
 //! engine's compiled predicates or the interpreter; a failure refuses the
-//! statement), the others through appended RETURNING check columns.
+//! statement), the others by guards in the rows (`proposed.rs`), or where
+//! those cannot be placed through appended RETURNING check columns.
 
 use sqlparser::ast::{
     Expr, Ident, Insert, ObjectName, OnConflictAction, OnInsert, Query, SelectItem, SetExpr,
@@ -17,6 +18,7 @@ use crate::sql::{Dialect, EmitError};
 
 use super::error::RewriteError;
 use super::plan::{PlanKind, StatementPlan};
+use super::proposed::is_default;
 use super::query::QueryRewriter;
 use super::scope::{fold, fold_declared, idents};
 use super::target::Target;
@@ -152,7 +154,15 @@ impl QueryRewriter<'_> {
                 });
             }
         }
-        let runtime = runtime && insert.on.is_none();
+        // A plain INSERT's rows are guarded too where that can be done, as
+        // PostgreSQL checks each row's policies before its constraints (NOT
+        // NULL, unique keys): a row breaking both is 42501. The appended
+        // RETURNING checks, run after the statement, are left for the rest.
+        let runtime = runtime
+            && insert.on.is_none()
+            && self
+                .guard_proposed_rows(insert, &target, &columns, reads)?
+                .is_some();
         if matches!(
             &insert.on,
             Some(OnInsert::OnConflict(sqlparser::ast::OnConflict {
@@ -239,8 +249,25 @@ impl QueryRewriter<'_> {
         Ok(out)
     }
 
+    /// The preset's value for this context as a literal.
+    fn preset_literal(&self, preset: &TExpr, target: &Target) -> Result<Expr, RewriteError> {
+        let emit_error = |source: EmitError| RewriteError::Emit {
+            table: target.name.clone(),
+            source,
+        };
+        let special = specialise(preset, self.known).map_err(|e| emit_error(EmitError::Eval(e)))?;
+        let TExprKind::Literal(value) = &special.kind else {
+            return Err(emit_error(EmitError::Internal(
+                "a preset did not fold to a constant",
+            )));
+        };
+        self.emitter.literal(value).map_err(emit_error)
+    }
+
     /// Adds each omitted column that has a preset, with the preset's value
-    /// for this context as a literal, to the column list and every row.
+    /// for this context as a literal, to the column list and every row;
+    /// `DEFAULT` given for a preset column in a `VALUES` row takes it too
+    /// (the preset is the column's default).
     fn fill_presets(
         &self,
         insert: &mut Insert,
@@ -252,6 +279,19 @@ impl QueryRewriter<'_> {
             table: target.name.clone(),
             source,
         };
+        if let Some(SetExpr::Values(rows)) = insert.source.as_mut().map(|s| s.body.as_mut()) {
+            for (position, &index) in columns.iter().enumerate() {
+                let Some(preset) = table.columns.get(index).and_then(|c| c.preset.as_ref()) else {
+                    continue;
+                };
+                let literal = self.preset_literal(preset, target)?;
+                for row in &mut rows.rows {
+                    if let Some(value) = row.content.get_mut(position).filter(|v| is_default(v)) {
+                        *value = literal.clone();
+                    }
+                }
+            }
+        }
         let mut names = Vec::new();
         let mut values = Vec::new();
         for (index, column) in table.columns.iter().enumerate() {
@@ -261,18 +301,11 @@ impl QueryRewriter<'_> {
             if columns.contains(&index) {
                 continue;
             }
-            let special =
-                specialise(preset, self.known).map_err(|e| emit_error(EmitError::Eval(e)))?;
-            let TExprKind::Literal(value) = &special.kind else {
-                return Err(emit_error(EmitError::Internal(
-                    "a preset did not fold to a constant",
-                )));
-            };
             names.push(ObjectName::from(vec![Ident::with_quote(
                 '"',
                 column.name.as_str(),
             )]));
-            values.push(self.emitter.literal(value).map_err(emit_error)?);
+            values.push(self.preset_literal(preset, target)?);
             columns.push(index);
         }
         if names.is_empty() {

@@ -52,6 +52,7 @@
 //! Everything not understood is refused with an error naming it (fail
 //! closed); see `RewriteError`.
 
+mod copied;
 mod delete;
 mod deny;
 mod error;
@@ -69,6 +70,7 @@ mod tenant;
 mod unfence;
 mod update;
 mod upsert;
+mod with_write;
 
 use std::ops::ControlFlow;
 
@@ -190,7 +192,10 @@ fn rewrite_parsed(
     for mut statement in statements {
         plan.push(rewrite_statement(bound, options, &mut statement)?);
         if let (Some(max_rows), Statement::Query(query)) = (max_rows, &mut statement) {
-            limit::cap_rows(query, max_rows, dialect)?;
+            // A write under WITH returns its RETURNING rows, not a query's.
+            if !with_write::is_write(query) {
+                limit::cap_rows(query, max_rows, dialect)?;
+            }
         }
         printed.push(statement.to_string());
     }
@@ -361,6 +366,9 @@ fn rewrite_statement(
     rewriter.row_images = options.row_images;
     rewriter.row_check = bound.row_check;
     match statement {
+        Statement::Query(query) if with_write::is_write(query) => {
+            rewriter.rewrite_write_under_with(query)
+        }
         Statement::Query(query) => match query.visit(&mut rewriter) {
             ControlFlow::Continue(()) => Ok(StatementPlan::none(PlanKind::Query, None)),
             ControlFlow::Break(e) => Err(e),

@@ -39,6 +39,9 @@ pub struct QueryRewriter<'a> {
     pub(super) row_images: bool,
     /// What decides INSERT rows known when rewriting.
     pub(super) row_check: &'a dyn RowCheck,
+    /// The WITH items (folded) a write's own clauses see, when the write
+    /// is the body of a WITH (`with_write.rs`).
+    pub(super) write_with: Vec<String>,
 }
 
 impl<'a> QueryRewriter<'a> {
@@ -57,6 +60,7 @@ impl<'a> QueryRewriter<'a> {
             fences: Vec::new(),
             all_fences: Vec::new(),
             policy_cache,
+            write_with: Vec::new(),
             expect_relation: false,
             row_images: false,
             row_check: &Interpreted,

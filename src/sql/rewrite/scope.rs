@@ -178,10 +178,11 @@ impl Frame {
 
 impl Frame {
     /// The frame of a write statement's own clauses (`USING`, `FROM`,
-    /// `WHERE`, `SET`, `RETURNING`): no WITH items, nothing locked.
-    pub fn statement() -> Frame {
+    /// `WHERE`, `SET`, `RETURNING`): the items of the WITH it is the body
+    /// of (folded), nothing locked.
+    pub fn statement(with: Vec<String>) -> Frame {
         Frame {
-            inherited: Vec::new(),
+            inherited: with,
             inherited_ambiguous: Vec::new(),
             own: Vec::new(),
             recursive: false,

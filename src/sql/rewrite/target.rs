@@ -80,7 +80,7 @@ impl QueryRewriter<'_> {
         &mut self,
         clause: &mut T,
     ) -> Result<(), RewriteError> {
-        self.frames.push(Frame::statement());
+        self.frames.push(Frame::statement(self.write_with.clone()));
         let flow = clause.visit(self);
         self.frames.pop();
         match flow {

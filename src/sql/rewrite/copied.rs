@@ -1,0 +1,63 @@
+//! Values of a select list copied into a guard (`proposed.rs`): a guard's
+//! `exists` subqueries put a FROM between a copied value and the row it
+//! reads, so an unqualified column in it would be read from the subquery's
+//! table instead. Copies have their columns qualified, or are refused where
+//! that cannot be done exactly. (DO UPDATE's values need none of this: an
+//! unqualified column there is ambiguous, 42702, in PostgreSQL.)
+
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{Expr, Ident, Query, Visit, VisitMut, Visitor, VisitorMut};
+
+/// Whether an expression has a subquery (`EXISTS`, `IN (SELECT …)`, a
+/// scalar subquery).
+pub(super) fn has_subquery(expr: &Expr) -> bool {
+    struct Finds;
+    impl Visitor for Finds {
+        type Break = ();
+        fn pre_visit_query(&mut self, _: &Query) -> ControlFlow<()> {
+            ControlFlow::Break(())
+        }
+    }
+    expr.visit(&mut Finds).is_break()
+}
+
+/// `value` as a guard with subqueries may copy it: each unqualified column
+/// qualified by `qualifier` (the row the value reads). `None` when that is
+/// not exact: the value has a subquery of its own (whose references to the
+/// row a copy could rebind), or a column to qualify and no `qualifier`.
+pub(super) fn qualified_copy(value: &Expr, qualifier: Option<&[String]>) -> Option<Expr> {
+    if has_subquery(value) {
+        return None;
+    }
+    struct Qualify<'a> {
+        qualifier: Option<&'a [String]>,
+        failed: bool,
+    }
+    impl VisitorMut for Qualify<'_> {
+        type Break = ();
+        fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+            let Expr::Identifier(column) = expr else {
+                return ControlFlow::Continue(());
+            };
+            let Some(qualifier) = self.qualifier else {
+                self.failed = true;
+                return ControlFlow::Break(());
+            };
+            let mut parts: Vec<Ident> = qualifier
+                .iter()
+                .map(|q| Ident::with_quote('"', q.as_str()))
+                .collect();
+            parts.push(column.clone());
+            *expr = Expr::CompoundIdentifier(parts);
+            ControlFlow::Continue(())
+        }
+    }
+    let mut copy = value.clone();
+    let mut qualify = Qualify {
+        qualifier,
+        failed: false,
+    };
+    let _ = VisitMut::visit(&mut copy, &mut qualify);
+    (!qualify.failed).then_some(copy)
+}
