@@ -6,6 +6,7 @@ use cranelift_codegen::ir::{types, InstBuilder, Value as Ir};
 use super::{Jv, Translator};
 use crate::jit::{code, JitError};
 use crate::lang::model::{TExpr, Ty};
+use crate::lang::BinaryOp;
 use crate::policy::simplify::can_fail;
 
 impl Translator<'_, '_> {
@@ -100,13 +101,9 @@ impl Translator<'_, '_> {
         for item in items {
             let iv = self.translate(item)?;
             let null = self.either_null(&xv, &iv);
-            let equal = match self.order(x.ty, item.ty, &xv, &iv) {
-                Some((less, greater)) => {
-                    let differ = self.b.ins().bor(less, greater);
-                    self.b.ins().bxor_imm_u(differ, 1)
-                }
-                None => zero,
-            };
+            let equal = self
+                .compare_values(BinaryOp::Eq, x, item, &xv, &iv)
+                .unwrap_or(zero);
             let matched = self.unless_null(equal, null);
             saw_null = self.b.ins().bor(saw_null, iv.null);
             if stop_early {
