@@ -118,7 +118,6 @@ impl Generator {
         let mut b = FunctionBuilder::new(&mut work.ctx.func, &mut work.fctx);
         if let Err(e) = build_loop(&mut b, expr, row_layout, context_layout, constants) {
             // The builder's state is half made: start the next one afresh.
-            drop(b);
             work.fctx = FunctionBuilderContext::new();
             return Err(e);
         }

@@ -89,10 +89,6 @@ pub struct CompiledPredicate {
     reads: Vec<bool>,
 }
 
-#[expect(
-    clippy::large_enum_variant,
-    reason = "one per predicate, never in bulk"
-)]
 enum Body {
     Constant(Result<Option<bool>, EvalError>),
     Code {
