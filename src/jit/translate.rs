@@ -193,8 +193,7 @@ impl Translator<'_, '_> {
 
     /// A `bool` result `v` (i8) that is null where `null` is set.
     pub fn boolean(&mut self, v: Ir, null: Ir) -> Jv {
-        let present = self.b.ins().bxor_imm_u(null, 1);
-        let v = self.b.ins().band(v, present);
+        let v = self.b.ins().band_not(v, null);
         Jv { v, len: v, null }
     }
 
@@ -210,8 +209,7 @@ impl Translator<'_, '_> {
 
     /// `cond` and not `null`.
     pub fn unless_null(&mut self, cond: Ir, null: Ir) -> Ir {
-        let present = self.b.ins().bxor_imm_u(null, 1);
-        self.b.ins().band(cond, present)
+        self.b.ins().band_not(cond, null)
     }
 
     pub fn either_null(&mut self, a: &Jv, b: &Jv) -> Ir {
