@@ -1,7 +1,8 @@
 //! Criterion benchmarks of compiled predicates: a batch of rows decided by the
 //! JIT, by the same predicate hand-written in Rust over the same row layout,
-//! and by the interpreter; compile time; a per-tenant cache hit; the same
-//! rows one by one through `Engine::evaluate_values`.
+//! and by the interpreter; compile time; a per-tenant cache hit (returning
+//! a counted reference, and borrowed); the same rows one by one through
+//! `Engine::evaluate_values`.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
 use std::hint::black_box;
@@ -263,6 +264,18 @@ fn bench(c: &mut Criterion) {
             cache
                 .predicate(black_box(&ctx_values), 0, Command::Select, Clause::Using)
                 .unwrap()
+        })
+    });
+    // The same hit without taking a reference count: the predicate borrowed
+    // from the tenant's entry, as `Engine::evaluate_values` uses it.
+    c.bench_function("jit/cache_hit_borrowed", |b| {
+        b.iter(|| {
+            cache.with_tenant(black_box(&ctx_values), |tenant| {
+                let p = cache
+                    .predicate_in(tenant, 0, Command::Select, Clause::Using)
+                    .unwrap();
+                black_box(p.is_native())
+            })
         })
     });
 }

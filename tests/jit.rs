@@ -117,6 +117,97 @@ fn extremes_agree() {
     }
 }
 
+/// `int` lists of literals (decided by one bit test when they span less
+/// than 64) and float comparisons against a number (one `fcmp`), at the
+/// edges: wrapping offsets, spans of 63 and 64, duplicates, NaN, nulls.
+#[test]
+fn int_lists_and_float_literals_agree() {
+    let _alone = serial();
+    let set = policy_set();
+    let ctx = [Value::Null, Value::Null, Value::Null];
+    let i = || node(TExprKind::Column(0), Ty::Int);
+    let lists: [&[i64]; 7] = [
+        &[1, 2, 3, 5, 8, 13, 21],
+        &[-3, -1, 0, 4],
+        &[0, 63, 7],
+        &[0, 64, 7],
+        &[i64::MAX, i64::MAX - 1, i64::MAX - 62],
+        &[i64::MIN, i64::MIN + 5, i64::MIN + 5, i64::MIN + 63],
+        &[10, 10, 10],
+    ];
+    let xs = [
+        None,
+        Some(i64::MIN),
+        Some(i64::MIN + 5),
+        Some(i64::MIN + 64),
+        Some(-3),
+        Some(-2),
+        Some(0),
+        Some(1),
+        Some(7),
+        Some(10),
+        Some(21),
+        Some(63),
+        Some(64),
+        Some(127),
+        Some(i64::MAX - 62),
+        Some(i64::MAX),
+    ];
+    for items in lists {
+        for negated in [false, true] {
+            let e = node(
+                TExprKind::InList {
+                    expr: Box::new(i()),
+                    items: items.iter().map(|v| lit(Value::Int(*v), Ty::Int)).collect(),
+                    negated,
+                },
+                Ty::Bool,
+            );
+            let p = compile(&set, 0, &e).unwrap();
+            for x in xs {
+                let mut row = vec![Value::Null; 7];
+                row[0] = x.map_or(Value::Null, Value::Int);
+                assert_eq!(
+                    p.decide(&row, &ctx),
+                    oracle(&e, &row, &ctx),
+                    "{items:?} {x:?}"
+                );
+            }
+        }
+    }
+    let f = || node(TExprKind::Column(2), Ty::Float);
+    let values = [
+        f64::NAN,
+        f64::NEG_INFINITY,
+        -1.5,
+        0.0,
+        10.5,
+        11.0,
+        f64::INFINITY,
+    ];
+    for op in [
+        BinaryOp::Eq,
+        BinaryOp::Ne,
+        BinaryOp::Lt,
+        BinaryOp::Le,
+        BinaryOp::Gt,
+        BinaryOp::Ge,
+    ] {
+        for number in [10.5, f64::NAN] {
+            let n = || lit(Value::Float(number), Ty::Float);
+            for (l, r) in [(f(), n()), (n(), f()), (f(), f())] {
+                let e = node(TExprKind::Binary(op, Box::new(l), Box::new(r)), Ty::Bool);
+                let p = compile(&set, 0, &e).unwrap();
+                for x in values {
+                    let mut row = vec![Value::Null; 7];
+                    row[2] = Value::Float(x);
+                    assert_eq!(p.decide(&row, &ctx), oracle(&e, &row, &ctx), "{e:?} {x}");
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn wrong_shapes_are_errors() {
     let _alone = serial();

@@ -112,29 +112,27 @@ impl Engine {
         row: &[Value],
     ) -> Result<Verdict, Error> {
         self.check_row_shape(table, row)?;
-        let tenant = self.predicates.tenant(context);
-        let decide = |clause: Clause| -> Result<Option<bool>, Error> {
-            match self
-                .predicates
-                .predicate_of(&tenant, table, command, clause)
-            {
-                Ok(compiled) => Ok(compiled.decide(row, context)?),
-                Err(_refused) => {
-                    // What the code would have computed: the tenant's
-                    // values folded in as constants, the rest read now.
-                    let combined = combine(&self.set, table, command, clause);
-                    let special = specialise(&combined.expr, tenant.known())?;
-                    Ok(as_verdict(evaluate(&special, &Env { row, context })?))
+        self.predicates.with_tenant(context, |tenant| {
+            let decide = |clause: Clause| -> Result<Option<bool>, Error> {
+                match self.predicates.predicate_in(tenant, table, command, clause) {
+                    Ok(compiled) => Ok(compiled.decide(row, context)?),
+                    Err(_refused) => {
+                        // What the code would have computed: the tenant's
+                        // values folded in as constants, the rest read now.
+                        let combined = combine(&self.set, table, command, clause);
+                        let special = specialise(&combined.expr, tenant.known())?;
+                        Ok(as_verdict(evaluate(&special, &Env { row, context })?))
+                    }
                 }
-            }
-        };
-        Ok(Verdict {
-            using: has_using(command)
-                .then(|| decide(Clause::Using))
-                .transpose()?,
-            check: has_check(command)
-                .then(|| decide(Clause::Check))
-                .transpose()?,
+            };
+            Ok(Verdict {
+                using: has_using(command)
+                    .then(|| decide(Clause::Using))
+                    .transpose()?,
+                check: has_check(command)
+                    .then(|| decide(Clause::Check))
+                    .transpose()?,
+            })
         })
     }
 

@@ -4,15 +4,20 @@
 //! allowed for this module alone, in `jit/mod.rs`.)
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use cranelift_jit::JITModule;
 use cranelift_module::FuncId;
 
-use super::layout::{address, RowBuffer};
+use super::layout::address;
 use crate::policy::interp::like;
 
-/// `fn(row, context, arena) -> outcome`, the entry of every predicate.
-type EntryFn = unsafe extern "C" fn(*const u64, *const u64, *mut Arena) -> i64;
+/// `fn(rows, count, context, arena, out) -> status`, the entry of every
+/// predicate: decides `count` rows laid out one after the other from `rows`,
+/// writing each outcome (0 false, 1 true, 2 null) to `out[i]`, and returns 0
+/// when every row was decided, else the first error's code (the rows after
+/// it are not decided).
+type EntryFn = unsafe extern "C" fn(*const u64, u64, *const u64, *mut Arena, *mut u8) -> i64;
 
 /// Texts made while deciding one row (`lower`, `upper`, `||`), freed after.
 #[derive(Debug, Default)]
@@ -34,82 +39,112 @@ impl Arena {
     }
 }
 
-/// A finished function and the module owning its memory.
-pub(super) struct Code {
+/// A finalised `JITModule`: the machine code of one or more predicates,
+/// freed when the last [`Code`] pointing into it is dropped.
+pub(super) struct CodeModule {
     module: Option<JITModule>,
+}
+
+// SAFETY: after `finalize_definitions` the module is never changed again; its
+// code is only called (it keeps no state between calls) and freed once, on
+// drop, which needs the last owner, so sharing it between threads is sound.
+unsafe impl Send for CodeModule {}
+// SAFETY: as above: shared use is calling immutable machine code.
+unsafe impl Sync for CodeModule {}
+
+impl CodeModule {
+    /// Takes over a module after its `finalize_definitions`.
+    pub(super) fn new(module: JITModule) -> Arc<CodeModule> {
+        Arc::new(CodeModule {
+            module: Some(module),
+        })
+    }
+
+    /// The function `id` of the module, defined by `generate` with the
+    /// [`EntryFn`] signature, reading rows of `row_words` and contexts of
+    /// `context_words` words.
+    pub(super) fn code(
+        self: &Arc<CodeModule>,
+        id: FuncId,
+        row_words: usize,
+        context_words: usize,
+    ) -> Option<Code> {
+        let pointer = self.module.as_ref()?.get_finalized_function(id);
+        // SAFETY: `id` names a finalised function defined with the signature
+        // `(i64, i64, i64, i64, i64) -> i64` in the native calling convention,
+        // which is what `EntryFn` is on the 64-bit targets Cranelift-native
+        // supports.
+        let entry = unsafe { std::mem::transmute::<*const u8, EntryFn>(pointer) };
+        Some(Code {
+            _module: Arc::clone(self),
+            entry,
+            row_words,
+            context_words,
+        })
+    }
+}
+
+impl Drop for CodeModule {
+    fn drop(&mut self) {
+        if let Some(module) = self.module.take() {
+            // SAFETY: the module is being dropped, so no `Code` (each holds
+            // an `Arc` of it, and the entry pointers live only in them) can
+            // call into it again.
+            unsafe { module.free_memory() };
+        }
+    }
+}
+
+/// One finished predicate function and the module owning its memory.
+pub(super) struct Code {
+    // Keeps the machine code alive while `entry` may be called.
+    _module: Arc<CodeModule>,
     entry: EntryFn,
     row_words: usize,
     context_words: usize,
 }
 
-// SAFETY: after `finalize_definitions` the module is never changed again; the
-// code is only called (it keeps no state between calls) and freed once, on
-// drop, which needs `&mut self`, so sharing it between threads is sound.
-unsafe impl Send for Code {}
-// SAFETY: as above: shared use is calling immutable machine code.
-unsafe impl Sync for Code {}
-
 impl Code {
-    /// Takes over a module whose function `id` was defined by
-    /// `translate::define` with the [`EntryFn`] signature and finalised,
-    /// reading rows of `row_words` and contexts of `context_words` words.
-    pub(super) fn new(
-        module: JITModule,
-        id: FuncId,
-        row_words: usize,
-        context_words: usize,
-    ) -> Code {
-        let pointer = module.get_finalized_function(id);
-        // SAFETY: `id` names a finalised function defined with the signature
-        // `(i64, i64, i64) -> i64` in the native calling convention, which is
-        // what `EntryFn` is on the 64-bit targets Cranelift-native supports.
-        let entry = unsafe { std::mem::transmute::<*const u8, EntryFn>(pointer) };
-        Code {
-            module: Some(module),
-            entry,
-            row_words,
-            context_words,
-        }
-    }
-
-    /// Runs the code on one row; `None` when a buffer is not of the layout
+    /// Decides the rows of `rows` (one after the other, `out.len()` of
+    /// them), writing an outcome per row to `out`; returns the status (0, or
+    /// the first error's code). `None` when a buffer is not of the layout
     /// the code was compiled for.
-    pub(super) fn call(
+    pub(super) fn run(
         &self,
-        row: &RowBuffer<'_>,
-        context: &RowBuffer<'_>,
-        arena: &mut Arena,
-    ) -> Option<i64> {
-        self.call_words(row.words(), context.words(), arena)
-    }
-
-    /// As [`Code::call`], on the words of a row (from a `RowBatch`).
-    pub(super) fn call_words(
-        &self,
-        row: &[u64],
+        rows: &[u64],
         context: &[u64],
         arena: &mut Arena,
+        out: &mut [u8],
     ) -> Option<i64> {
-        if row.len() != self.row_words || context.len() != self.context_words {
+        let fits = out.len().checked_mul(self.row_words) == Some(rows.len());
+        if !fits || context.len() != self.context_words {
             return None;
         }
-        // SAFETY: both buffers have exactly the layout the code was compiled
-        // for (checked above), and the code reads only inside them; their
-        // text and set pointers were written by `RowLayout::fill*` from values
-        // that the buffers borrow, so they are alive; `arena` is a unique
-        // borrow for the duration of the call.
-        Some(unsafe { (self.entry)(row.as_ptr(), context.as_ptr(), arena) })
+        let count = u64::try_from(out.len()).ok()?;
+        // SAFETY: `rows` holds exactly `count` rows and `context` one context
+        // of the layouts the code was compiled for (checked above), and the
+        // code reads only inside them and writes only `out[0..count]`; their
+        // text and set pointers were written by `RowLayout::fill*` from
+        // values that the buffers borrow, so they are alive; `arena` is a
+        // unique borrow for the duration of the call.
+        Some(unsafe {
+            (self.entry)(
+                rows.as_ptr(),
+                count,
+                context.as_ptr(),
+                arena,
+                out.as_mut_ptr(),
+            )
+        })
     }
 }
 
-impl Drop for Code {
-    fn drop(&mut self) {
-        if let Some(module) = self.module.take() {
-            // SAFETY: `self` is being dropped, so no reference to the code
-            // (the entry pointer lives only in `self`) can be used again.
-            unsafe { module.free_memory() };
-        }
-    }
+/// Frees the texts of the row just decided; the compiled loop calls it
+/// after each row when its predicate makes texts.
+pub(super) extern "C" fn arena_clear(arena: *mut Arena) {
+    // SAFETY: the code passes the arena it was given by `Code::run` (a
+    // unique borrow), after the row whose texts it frees is decided.
+    unsafe { (*arena).clear() }
 }
 
 /// The bytes at `(ptr, len)`, as the compiled code passes text.
@@ -170,7 +205,7 @@ pub(super) extern "C" fn text_length(ap: u64, al: u64) -> i64 {
 /// As for the callbacks; `arena` and `out` are the compiled function's arena
 /// argument and a 16-byte stack slot of its frame.
 unsafe fn make_text(arena: *mut Arena, out: *mut [u64; 2], made: String) {
-    // SAFETY: the caller passes the arena it was given by `Code::call_words`
+    // SAFETY: the caller passes the arena it was given by `Code::run`
     // (a unique borrow) and a slot of its own frame.
     unsafe { (*arena).keep(made, &mut *out) }
 }

@@ -172,6 +172,11 @@ impl RowBatch<'_> {
         self.rows == 0
     }
 
+    /// The words of all rows, one row after the other.
+    pub fn words(&self) -> &[u64] {
+        &self.words
+    }
+
     /// The words of each row, in order.
     pub fn rows(&self) -> impl Iterator<Item = &[u64]> {
         (0..self.rows).filter_map(move |r| self.words.get(r * self.stride..(r + 1) * self.stride))

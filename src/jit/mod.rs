@@ -9,26 +9,19 @@
 pub mod cache;
 #[allow(unsafe_code)]
 mod code;
+mod generate;
 pub mod layout;
 mod translate;
-
-use std::sync::OnceLock;
-
-use cranelift_codegen::ir::{types, AbiParam, InstBuilder};
-use cranelift_codegen::isa::OwnedTargetIsa;
-use cranelift_codegen::settings::{self, Configurable};
-use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
-use cranelift_jit::{JITBuilder, JITModule};
-use cranelift_module::{Linkage, Module};
 
 pub use cache::PredicateCache;
 pub use code::Arena;
 pub use layout::{RowBatch, RowBuffer, RowLayout};
 
-use crate::lang::model::{PolicySet, TExpr, TExprKind, Ty, Value};
+use crate::lang::model::{PolicySet, TExpr, TExprKind, Value};
 use crate::policy::{specialise, EvalError};
 use code::Code;
-use translate::{Constants, Translator};
+use generate::Generator;
+use translate::Constants;
 
 /// The most nodes a compiled expression may have.
 pub const MAX_NODES: usize = 10_000;
@@ -54,7 +47,8 @@ pub enum JitError {
     Codegen(String),
 }
 
-/// What compiled code returns.
+/// What compiled code writes per row (0 false, 1 true, [`outcome::NULL`])
+/// and returns for a batch (0 done, or an error's code).
 mod outcome {
     pub const NULL: i64 = 2;
     pub const INT_OVERFLOW: i64 = 3;
@@ -64,11 +58,19 @@ mod outcome {
     pub const LIKE_ESCAPE: i64 = 7;
 }
 
-fn decode(code: i64) -> Result<Option<bool>, EvalError> {
+/// A row's outcome byte.
+fn verdict(byte: u8) -> Option<bool> {
+    match byte {
+        0 => Some(false),
+        1 => Some(true),
+        _ => None,
+    }
+}
+
+/// A batch's status: every row decided, or the first error.
+fn status(code: i64) -> Result<(), EvalError> {
     match code {
-        0 => Ok(Some(false)),
-        1 => Ok(Some(true)),
-        outcome::NULL => Ok(None),
+        0 => Ok(()),
         outcome::INT_OVERFLOW => Err(EvalError::IntOverflow),
         outcome::FLOAT_OVERFLOW => Err(EvalError::FloatOverflow),
         outcome::FLOAT_UNDERFLOW => Err(EvalError::FloatUnderflow),
@@ -87,10 +89,6 @@ pub struct CompiledPredicate {
     reads: Vec<bool>,
 }
 
-#[expect(
-    clippy::large_enum_variant,
-    reason = "one per predicate, never in bulk"
-)]
 enum Body {
     Constant(Result<Option<bool>, EvalError>),
     Code {
@@ -120,8 +118,9 @@ impl CompiledPredicate {
         match &self.body {
             Body::Constant(c) => c.clone(),
             Body::Code { code, .. } => {
-                let mut arena = Arena::default();
-                decode(code.call(&row, &context, &mut arena).ok_or(shape())?)
+                let mut out = [0u8];
+                run(code, row.words(), context.words(), &mut out)?;
+                Ok(verdict(out[0]))
             }
         }
     }
@@ -136,26 +135,23 @@ impl CompiledPredicate {
         self.decide_filled(&batch, context)
     }
 
-    /// As [`CompiledPredicate::decide_batch`], on rows already laid out.
+    /// As [`CompiledPredicate::decide_batch`], on rows already laid out:
+    /// one call of the compiled loop over all of them.
     pub fn decide_filled(
         &self,
         batch: &RowBatch<'_>,
         context: &[Value],
     ) -> Result<Vec<Option<bool>>, EvalError> {
         let context = self.context_layout.fill(context)?;
-        let mut out = Vec::with_capacity(batch.len());
-        let mut arena = Arena::default();
-        for row in batch.rows() {
-            out.push(match &self.body {
-                Body::Constant(c) => c.clone()?,
-                Body::Code { code, .. } => {
-                    let answer = code.call_words(row, context.words(), &mut arena);
-                    arena.clear();
-                    decode(answer.ok_or(shape())?)?
-                }
-            });
+        match &self.body {
+            Body::Constant(_) if batch.is_empty() => Ok(Vec::new()),
+            Body::Constant(c) => Ok(vec![c.clone()?; batch.len()]),
+            Body::Code { code, .. } => {
+                let mut out = vec![0u8; batch.len()];
+                run(code, batch.words(), context.words(), &mut out)?;
+                Ok(out.into_iter().map(verdict).collect())
+            }
         }
-        Ok(out)
     }
 
     /// The layout of the rows this predicate reads.
@@ -175,11 +171,14 @@ impl CompiledPredicate {
     }
 }
 
-fn shape() -> EvalError {
-    EvalError::WrongShape {
+/// Runs `code` on rows and a context laid out by this predicate's layouts.
+fn run(code: &Code, rows: &[u64], context: &[u64], out: &mut [u8]) -> Result<(), EvalError> {
+    let mut arena = Arena::default();
+    let shape = EvalError::WrongShape {
         index: 0,
         expected: "the compiled layout",
-    }
+    };
+    status(code.run(rows, context, &mut arena, out).ok_or(shape)?)
 }
 
 /// Compiles `expr`, a `bool` expression over `table`'s row and the context,
@@ -213,7 +212,9 @@ pub fn compile_specialised(
         Ok(e) => {
             mark_columns(&e, &mut reads);
             let mut constants = Constants::default();
-            let code = generate(&e, &row_layout, &context_layout, &mut constants)?;
+            let mut generator = Generator::new()?;
+            let id = generator.define(&e, &row_layout, &context_layout, &mut constants)?;
+            let code = generator.finish()?.code(id, &row_layout, &context_layout)?;
             Body::Code {
                 code,
                 _constants: constants,
@@ -256,93 +257,4 @@ fn check_size(expr: &TExpr) -> Result<(), JitError> {
         stack.extend(e.kind.children().into_iter().map(|c| (c, depth + 1)));
     }
     Ok(())
-}
-
-/// The host's instruction set, made once.
-fn isa() -> Result<OwnedTargetIsa, JitError> {
-    static ISA: OnceLock<Result<OwnedTargetIsa, String>> = OnceLock::new();
-    ISA.get_or_init(|| {
-        let mut flags = settings::builder();
-        for (name, value) in [("opt_level", "speed"), ("is_pic", "false")] {
-            flags.set(name, value).map_err(|e| e.to_string())?;
-        }
-        cranelift_native::builder()
-            .map_err(str::to_string)?
-            .finish(settings::Flags::new(flags))
-            .map_err(|e| e.to_string())
-    })
-    .clone()
-    .map_err(JitError::Codegen)
-}
-
-fn codegen<E: std::fmt::Display>(e: E) -> JitError {
-    JitError::Codegen(e.to_string())
-}
-
-/// Builds, defines and finalises the function `(row, context, arena) -> i64`.
-fn generate(
-    expr: &TExpr,
-    row_layout: &RowLayout,
-    context_layout: &RowLayout,
-    constants: &mut Constants,
-) -> Result<Code, JitError> {
-    if expr.ty != Ty::Bool && expr.ty != Ty::Null {
-        return Err(JitError::Unsupported(format!(
-            "a predicate of type {}",
-            expr.ty
-        )));
-    }
-    let builder = JITBuilder::with_isa(isa()?, cranelift_module::default_libcall_names());
-    let mut module = JITModule::new(builder);
-    let mut ctx = module.make_context();
-    let ptr = module.target_config().pointer_type();
-    for _ in 0..3 {
-        ctx.func.signature.params.push(AbiParam::new(ptr));
-    }
-    ctx.func.signature.returns.push(AbiParam::new(types::I64));
-    let frontend = module.target_config();
-    let mut fctx = FunctionBuilderContext::new();
-    {
-        let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-        let entry = b.create_block();
-        b.append_block_params_for_function_params(entry);
-        let fail = b.create_block();
-        let code = b.append_block_param(fail, types::I64);
-        b.switch_to_block(entry);
-        let params = b.block_params(entry).to_vec();
-        let [row, context, arena] = params.as_slice() else {
-            return Err(JitError::Codegen(
-                "entry block without three parameters".into(),
-            ));
-        };
-        let mut t = Translator {
-            b: &mut b,
-            row: *row,
-            context: *context,
-            arena: *arena,
-            fail,
-            row_layout,
-            context_layout,
-            constants,
-        };
-        let result = t.translate(expr)?;
-        let answer = t.outcome(result);
-        b.ins().return_(&[answer]);
-        b.switch_to_block(fail);
-        b.ins().return_(&[code]);
-        b.seal_all_blocks();
-        b.finalize(frontend);
-    }
-    let id = module
-        .declare_function("predicate", Linkage::Local, &ctx.func.signature)
-        .map_err(codegen)?;
-    module.define_function(id, &mut ctx).map_err(codegen)?;
-    module.clear_context(&mut ctx);
-    module.finalize_definitions().map_err(codegen)?;
-    Ok(Code::new(
-        module,
-        id,
-        row_layout.words(),
-        context_layout.words(),
-    ))
 }

@@ -52,6 +52,8 @@ pub(super) struct Translator<'a, 'f> {
     pub row_layout: &'a RowLayout,
     pub context_layout: &'a RowLayout,
     pub constants: &'a mut Constants,
+    /// Whether the code makes texts (kept in the arena until the row is done).
+    pub makes_text: bool,
 }
 
 const PTR: Type = types::I64;
@@ -142,7 +144,9 @@ impl Translator<'_, '_> {
     fn translate_slot(&mut self, base: Ir, layout: &RowLayout, i: usize) -> Result<Jv, JitError> {
         let ty = layout.slot(i).ok_or(JitError::UnknownInput { index: i })?;
         let at = |word| i32::try_from(RowLayout::offset(i, word)).map_err(|_| JitError::TooLarge);
-        let flags = MemFlagsData::trusted().with_readonly();
+        // The buffers are valid and unchanged for the whole call: loads may
+        // be merged, dropped when unused, and hoisted out of the row loop.
+        let flags = MemFlagsData::trusted().with_readonly().with_can_move();
         let null = self.b.ins().load(types::I8, flags, base, at(NULL_WORD)?);
         let len = self.b.ins().load(PTR, flags, base, at(LEN_WORD)?);
         let v = match ty {
@@ -189,8 +193,7 @@ impl Translator<'_, '_> {
 
     /// A `bool` result `v` (i8) that is null where `null` is set.
     pub fn boolean(&mut self, v: Ir, null: Ir) -> Jv {
-        let present = self.b.ins().bxor_imm_u(null, 1);
-        let v = self.b.ins().band(v, present);
+        let v = self.b.ins().band_not(v, null);
         Jv { v, len: v, null }
     }
 
@@ -206,8 +209,7 @@ impl Translator<'_, '_> {
 
     /// `cond` and not `null`.
     pub fn unless_null(&mut self, cond: Ir, null: Ir) -> Ir {
-        let present = self.b.ins().bxor_imm_u(null, 1);
-        self.b.ins().band(cond, present)
+        self.b.ins().band_not(cond, null)
     }
 
     pub fn either_null(&mut self, a: &Jv, b: &Jv) -> Ir {
@@ -239,6 +241,7 @@ impl Translator<'_, '_> {
             self.b
                 .create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, 16, 3));
         let out = self.b.ins().stack_addr(PTR, slot, 0);
+        self.makes_text = true;
         let mut all = vec![self.arena];
         all.extend_from_slice(args);
         all.push(out);
@@ -248,11 +251,10 @@ impl Translator<'_, '_> {
         (ptr, len)
     }
 
-    /// The outcome code of a translated `bool`: 0 false, 1 true, 2 null.
+    /// The outcome byte of a translated `bool`: 0 false, 1 true, 2 null.
     pub fn outcome(&mut self, r: Jv) -> Ir {
-        let v = self.b.ins().uextend(types::I64, r.v);
-        let null = self.b.ins().iconst(types::I64, outcome::NULL);
-        self.b.ins().select(r.null, null, v)
+        let null = self.b.ins().iconst(types::I8, outcome::NULL);
+        self.b.ins().select(r.null, null, r.v)
     }
 }
 

@@ -7,7 +7,7 @@ use cranelift_codegen::ir::{types, InstBuilder, Value as Ir};
 
 use super::{Jv, Translator, PTR};
 use crate::jit::{code, outcome, JitError};
-use crate::lang::model::{TExpr, Ty};
+use crate::lang::model::{TExpr, TExprKind, Ty, Value};
 use crate::lang::BinaryOp;
 
 impl Translator<'_, '_> {
@@ -155,65 +155,95 @@ impl Translator<'_, '_> {
         let a = self.translate(l)?;
         let b = self.translate(r)?;
         let null = self.either_null(&a, &b);
-        let Some((less, greater)) = self.order(l.ty, r.ty, &a, &b) else {
+        let Some(v) = self.compare_values(op, l, r, &a, &b) else {
             let one = self.b.ins().iconst(types::I8, 1);
             return Ok(self.boolean(one, one));
-        };
-        let v = match op {
-            BinaryOp::Eq | BinaryOp::Ne => {
-                let differ = self.b.ins().bor(less, greater);
-                if op == BinaryOp::Eq {
-                    self.b.ins().bxor_imm_u(differ, 1)
-                } else {
-                    differ
-                }
-            }
-            BinaryOp::Lt => less,
-            BinaryOp::Gt => greater,
-            BinaryOp::Le => self.b.ins().bxor_imm_u(greater, 1),
-            _ => self.b.ins().bxor_imm_u(less, 1),
         };
         Ok(self.boolean(v, null))
     }
 
-    /// Flags `(a < b, a > b)` for two non-null values of one type; `None`
-    /// when a type cannot be compared (a bare `null`).
-    pub(super) fn order(&mut self, lt: Ty, rt: Ty, a: &Jv, b: &Jv) -> Option<(Ir, Ir)> {
-        let ty = if lt == Ty::Null { rt } else { lt };
+    /// The flag `a op b` (a comparison) for two non-null values of one type,
+    /// those of `l` and `r`; `None` when the type cannot be compared (a bare
+    /// `null`).
+    pub(super) fn compare_values(
+        &mut self,
+        op: BinaryOp,
+        l: &TExpr,
+        r: &TExpr,
+        a: &Jv,
+        b: &Jv,
+    ) -> Option<Ir> {
+        let ty = if l.ty == Ty::Null { r.ty } else { l.ty };
         match ty {
-            Ty::Int | Ty::Timestamp => Some((
-                self.b.ins().icmp(IntCC::SignedLessThan, a.v, b.v),
-                self.b.ins().icmp(IntCC::SignedGreaterThan, a.v, b.v),
-            )),
-            Ty::Bool => Some((
-                self.b.ins().icmp(IntCC::UnsignedLessThan, a.v, b.v),
-                self.b.ins().icmp(IntCC::UnsignedGreaterThan, a.v, b.v),
-            )),
-            Ty::Float => Some(self.float_order(a.v, b.v)),
+            Ty::Int | Ty::Timestamp => Some(self.b.ins().icmp(int_cc(op, true), a.v, b.v)),
+            Ty::Bool => Some(self.b.ins().icmp(int_cc(op, false), a.v, b.v)),
+            Ty::Float => Some(self.float_compare(op, l, r, a.v, b.v)),
             Ty::Text => {
                 let f = code::text_compare as *const () as usize;
                 let ord = self.call_back(f, &[a.v, a.len, b.v, b.len], true)?;
-                Some((
-                    self.b.ins().icmp_imm_s(IntCC::SignedLessThan, ord, 0),
-                    self.b.ins().icmp_imm_s(IntCC::SignedGreaterThan, ord, 0),
-                ))
+                Some(self.b.ins().icmp_imm_s(int_cc(op, true), ord, 0))
             }
             Ty::Null | Ty::TextSet | Ty::IntSet => None,
         }
     }
 
     /// PostgreSQL's float order: NaN equals NaN and is above everything.
-    fn float_order(&mut self, x: Ir, y: Ir) -> (Ir, Ir) {
+    /// Against a number written in the policy one `fcmp` says it; otherwise
+    /// the NaN cases are added to IEEE's answer.
+    fn float_compare(&mut self, op: BinaryOp, l: &TExpr, r: &TExpr, x: Ir, y: Ir) -> Ir {
+        let number =
+            |e: &TExpr| matches!(&e.kind, TExprKind::Literal(Value::Float(f)) if !f.is_nan());
+        if number(r) || number(l) {
+            // The other side, if NaN, is above: with the number on the
+            // right `x op y` is true for `>`, `>=`, `!=`; on the left for
+            // `<`, `<=`, `!=`.
+            let cc = match (op, number(r)) {
+                (BinaryOp::Eq, _) => FloatCC::Equal,
+                (BinaryOp::Ne, _) => FloatCC::NotEqual,
+                (BinaryOp::Lt, true) => FloatCC::LessThan,
+                (BinaryOp::Le, true) => FloatCC::LessThanOrEqual,
+                (BinaryOp::Gt, true) => FloatCC::UnorderedOrGreaterThan,
+                (BinaryOp::Ge, true) => FloatCC::UnorderedOrGreaterThanOrEqual,
+                (BinaryOp::Lt, false) => FloatCC::UnorderedOrLessThan,
+                (BinaryOp::Le, false) => FloatCC::UnorderedOrLessThanOrEqual,
+                (BinaryOp::Gt, false) => FloatCC::GreaterThan,
+                (_, false) => FloatCC::GreaterThanOrEqual,
+                (_, true) => FloatCC::UnorderedOrGreaterThanOrEqual,
+            };
+            return self.b.ins().fcmp(cc, x, y);
+        }
         let x_nan = self.b.ins().fcmp(FloatCC::Unordered, x, x);
         let y_nan = self.b.ins().fcmp(FloatCC::Unordered, y, y);
-        let lt = self.b.ins().fcmp(FloatCC::LessThan, x, y);
-        let gt = self.b.ins().fcmp(FloatCC::GreaterThan, x, y);
         let x_num = self.b.ins().bxor_imm_u(x_nan, 1);
         let y_num = self.b.ins().bxor_imm_u(y_nan, 1);
-        let num_below_nan = self.b.ins().band(x_num, y_nan);
-        let nan_above_num = self.b.ins().band(x_nan, y_num);
-        let less = self.b.ins().bor(lt, num_below_nan);
-        let greater = self.b.ins().bor(gt, nan_above_num);
-        (less, greater)
+        let (ieee, extra, negate) = match op {
+            BinaryOp::Eq | BinaryOp::Ne => (FloatCC::Equal, (x_nan, y_nan), op == BinaryOp::Ne),
+            BinaryOp::Lt | BinaryOp::Ge => (FloatCC::LessThan, (x_num, y_nan), op == BinaryOp::Ge),
+            _ => (FloatCC::GreaterThan, (x_nan, y_num), op == BinaryOp::Le),
+        };
+        let plain = self.b.ins().fcmp(ieee, x, y);
+        let nan_case = self.b.ins().band(extra.0, extra.1);
+        let v = self.b.ins().bor(plain, nan_case);
+        if negate {
+            self.b.ins().bxor_imm_u(v, 1)
+        } else {
+            v
+        }
+    }
+}
+
+/// The integer condition of a comparison, `signed` or not.
+fn int_cc(op: BinaryOp, signed: bool) -> IntCC {
+    match (op, signed) {
+        (BinaryOp::Eq, _) => IntCC::Equal,
+        (BinaryOp::Ne, _) => IntCC::NotEqual,
+        (BinaryOp::Lt, true) => IntCC::SignedLessThan,
+        (BinaryOp::Le, true) => IntCC::SignedLessThanOrEqual,
+        (BinaryOp::Gt, true) => IntCC::SignedGreaterThan,
+        (_, true) => IntCC::SignedGreaterThanOrEqual,
+        (BinaryOp::Lt, false) => IntCC::UnsignedLessThan,
+        (BinaryOp::Le, false) => IntCC::UnsignedLessThanOrEqual,
+        (BinaryOp::Gt, false) => IntCC::UnsignedGreaterThan,
+        (_, false) => IntCC::UnsignedGreaterThanOrEqual,
     }
 }

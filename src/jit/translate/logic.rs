@@ -1,11 +1,13 @@
 //! Three-valued logic: `not`, `and` / `or` (without branches unless the right
 //! side can fail, then short-circuit left to right), `in [...]` and `in set`.
 
+use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, InstBuilder, Value as Ir};
 
 use super::{Jv, Translator};
 use crate::jit::{code, JitError};
-use crate::lang::model::{TExpr, Ty};
+use crate::lang::model::{TExpr, TExprKind, Ty, Value};
+use crate::lang::BinaryOp;
 use crate::policy::simplify::can_fail;
 
 impl Translator<'_, '_> {
@@ -61,18 +63,20 @@ impl Translator<'_, '_> {
 
     /// Both sides known: `and` is false if either is false, else null if
     /// either is null; `or` is true if either is true, else null if either is.
+    /// (A null `bool` has `v` = 0, so `v` of `and` / `or` is the plain one.)
     fn combine(&mut self, a: Jv, b: Jv, or_: bool) -> Jv {
-        let some_null = self.either_null(&a, &b);
         if or_ {
             let v = self.b.ins().bor(a.v, b.v);
-            let null = self.unless_null(some_null, v);
+            let some_null = self.either_null(&a, &b);
+            let null = self.b.ins().band_not(some_null, v);
             return Jv { v, len: v, null };
         }
         let v = self.b.ins().band(a.v, b.v);
-        let a_false = self.is_false(&a);
-        let b_false = self.is_false(&b);
-        let some_false = self.b.ins().bor(a_false, b_false);
-        let null = self.unless_null(some_null, some_false);
+        // Neither is false (each true or null), and not both true.
+        let a_maybe = self.b.ins().bor(a.v, a.null);
+        let b_maybe = self.b.ins().bor(b.v, b.null);
+        let none_false = self.b.ins().band(a_maybe, b_maybe);
+        let null = self.b.ins().band_not(none_false, v);
         Jv { v, len: v, null }
     }
 
@@ -89,6 +93,9 @@ impl Translator<'_, '_> {
             return Ok(self.not_null(v));
         }
         let xv = self.translate(x)?;
+        if let Some((low, mask)) = small_int_set(x, items) {
+            return Ok(self.translate_in_bits(xv, low, mask, negated));
+        }
         let stop_early = items.iter().any(can_fail);
         let done = self.b.create_block();
         let done_v = self.b.append_block_param(done, types::I8);
@@ -100,13 +107,9 @@ impl Translator<'_, '_> {
         for item in items {
             let iv = self.translate(item)?;
             let null = self.either_null(&xv, &iv);
-            let equal = match self.order(x.ty, item.ty, &xv, &iv) {
-                Some((less, greater)) => {
-                    let differ = self.b.ins().bor(less, greater);
-                    self.b.ins().bxor_imm_u(differ, 1)
-                }
-                None => zero,
-            };
+            let equal = self
+                .compare_values(BinaryOp::Eq, x, item, &xv, &iv)
+                .unwrap_or(zero);
             let matched = self.unless_null(equal, null);
             saw_null = self.b.ins().bor(saw_null, iv.null);
             if stop_early {
@@ -131,6 +134,26 @@ impl Translator<'_, '_> {
             len: done_v,
             null: done_null,
         })
+    }
+
+    /// `x in [...]` of int literals within 64 of each other: one bit test
+    /// of `x - low` in `mask` (bit `i` set for the item `low + i`), as
+    /// compilers lower such a `switch`. Null only when `x` is.
+    fn translate_in_bits(&mut self, xv: Jv, low: i64, mask: u64, negated: bool) -> Jv {
+        let offset = self.b.ins().iadd_imm_s(xv.v, low.wrapping_neg());
+        let near = self.b.ins().icmp_imm_u(IntCC::UnsignedLessThan, offset, 64);
+        let bits = self.b.ins().iconst(types::I64, mask as i64);
+        // `ushr` takes the shift amount modulo 64; `near` masks the rest.
+        let shifted = self.b.ins().ushr(bits, offset);
+        let bit = self.b.ins().band_imm_u(shifted, 1);
+        let bit = self.b.ins().ireduce(types::I8, bit);
+        let inside = self.b.ins().band(near, bit);
+        let v = if negated {
+            self.b.ins().bxor_imm_u(inside, 1)
+        } else {
+            inside
+        };
+        self.boolean(v, xv.null)
     }
 
     /// `x in set`, as `x = ANY(array)`: an empty set gives false, a null
@@ -171,4 +194,28 @@ impl Translator<'_, '_> {
         };
         Ok(self.boolean(v, null))
     }
+}
+
+/// The lowest item and the bit mask of an `int` list of at least three
+/// literals spanning less than 64, where one bit test decides `in`.
+fn small_int_set(x: &TExpr, items: &[TExpr]) -> Option<(i64, u64)> {
+    if x.ty != Ty::Int || items.len() < 3 {
+        return None;
+    }
+    let ints: Vec<i64> = items
+        .iter()
+        .map(|item| match item.kind {
+            TExprKind::Literal(Value::Int(i)) => Some(i),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    let low = *ints.iter().min()?;
+    let mut mask = 0u64;
+    for i in ints {
+        let bit = u32::try_from(i.checked_sub(low)?)
+            .ok()
+            .filter(|b| *b < 64)?;
+        mask |= 1 << bit;
+    }
+    Some((low, mask))
 }
