@@ -56,6 +56,7 @@ mod delete;
 mod deny;
 mod error;
 mod insert;
+mod lend;
 mod limit;
 mod plan;
 mod proposed;
@@ -188,11 +189,13 @@ fn rewrite_parsed(
     let mut printed = Vec::with_capacity(statements.len());
     let mut plan = Vec::with_capacity(statements.len());
     for mut statement in statements {
-        plan.push(rewrite_statement(bound, options, &mut statement)?);
+        let (statement_plan, lent) = rewrite_statement(bound, options, &mut statement)?;
+        plan.push(statement_plan);
         if let (Some(max_rows), Statement::Query(query)) = (max_rows, &mut statement) {
             limit::cap_rows(query, max_rows, dialect)?;
         }
         printed.push(statement.to_string());
+        lend::give_back(bound.cache, &mut statement, lent);
     }
     let sql = printed.join(";\n");
     Ok(Rewritten {
@@ -348,19 +351,21 @@ fn is_operator(token: &Token) -> bool {
     }
 }
 
+/// Rewrites one statement; also says which kept parts it borrowed.
 fn rewrite_statement(
     bound: &Bound<'_>,
     options: RewriteOptions,
     statement: &mut Statement,
-) -> Result<StatementPlan, RewriteError> {
+) -> Result<(StatementPlan, lend::Lent), RewriteError> {
     if let Some(control) = transaction_control(statement)? {
-        return Ok(StatementPlan::none(PlanKind::Transaction(control), None));
+        let plan = StatementPlan::none(PlanKind::Transaction(control), None);
+        return Ok((plan, lend::Lent::default()));
     }
     let mut rewriter =
         query::QueryRewriter::new(bound.set, bound.dialect, bound.known, bound.cache);
     rewriter.row_images = options.row_images;
     rewriter.row_check = bound.row_check;
-    match statement {
+    let plan = match statement {
         Statement::Query(query) => match query.visit(&mut rewriter) {
             ControlFlow::Continue(()) => Ok(StatementPlan::none(PlanKind::Query, None)),
             ControlFlow::Break(e) => Err(e),
@@ -371,7 +376,10 @@ fn rewrite_statement(
         other => Err(RewriteError::Unsupported {
             construct: format!("`{}` statements", statement_kind(other)),
         }),
-    }
+    }?;
+    let mut lent = rewriter.lent;
+    lent.fences = rewriter.all_fences;
+    Ok((plan, lent))
 }
 
 /// Transaction control, passed through as written: `BEGIN` (with modes),

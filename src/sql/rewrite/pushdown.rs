@@ -17,15 +17,17 @@ use crate::sql::emit::nested;
 use crate::sql::template::object_name;
 
 use super::query::QueryRewriter;
-use super::scope::{fold, fold_declared};
+use super::scope::{fold, folds_to, names_declared};
 use super::target::{guarded_where, Target};
 
 /// A policy subquery the rewriter made at the current SELECT level: its
-/// address (the boxed `Query`, which does not move) and its table.
+/// address (the boxed `Query`, which does not move), its table and
+/// whether the read locks rows (together, its key in the `PolicyCache`).
 #[derive(Clone, Copy, Debug)]
 pub struct Fence {
     pub query: *const Query,
     pub table: usize,
+    pub locked: bool,
 }
 
 /// How deep [`leakproof`] looks before it answers no.
@@ -234,26 +236,24 @@ impl Resolve for SelectColumns<'_> {
     fn column(&self, expr: &Expr) -> Option<(usize, &Column)> {
         let dialect = self.rewriter.dialect;
         let lookup = |candidate: &Candidate, name: &Ident| {
-            let folded = fold(name, dialect);
             self.rewriter
                 .set
                 .tables
                 .get(candidate.table)?
                 .columns
                 .iter()
-                .find(|c| fold_declared(&c.name, dialect) == folded)
+                .find(|c| names_declared(name, &c.name, dialect))
         };
         match expr {
             Expr::CompoundIdentifier(parts) => {
                 let [qualifier, name] = parts.as_slice() else {
                     return None;
                 };
-                let reference = fold(qualifier, dialect);
                 let (i, candidate) = self
                     .candidates
                     .iter()
                     .enumerate()
-                    .find(|(_, c)| c.reference == reference)?;
+                    .find(|(_, c)| folds_to(qualifier, &c.reference, dialect))?;
                 lookup(candidate, name).map(|col| (i, col))
             }
             Expr::Identifier(name) if self.unqualified => {
@@ -287,19 +287,18 @@ impl Resolve for TargetColumns<'_> {
         let name = match expr {
             Expr::Identifier(name) => name,
             Expr::CompoundIdentifier(parts) => match parts.as_slice() {
-                [qualifier, name] if fold(qualifier, dialect) == self.target.reference => name,
+                [qualifier, name] if folds_to(qualifier, &self.target.reference, dialect) => name,
                 _ => return None,
             },
             _ => return None,
         };
-        let folded = fold(name, dialect);
         self.rewriter
             .set
             .tables
             .get(self.target.index)?
             .columns
             .iter()
-            .find(|c| fold_declared(&c.name, dialect) == folded)
+            .find(|c| names_declared(name, &c.name, dialect))
             .map(|col| (0, col))
     }
 

@@ -15,6 +15,7 @@ use crate::sql::{ContextSource, Dialect, Emitter};
 
 use super::deny::check_function;
 use super::error::RewriteError;
+use super::lend::Lent;
 use super::pushdown::Fence;
 use super::row_check::{Interpreted, RowCheck};
 use super::scope::{fold, Frame};
@@ -39,6 +40,8 @@ pub struct QueryRewriter<'a> {
     pub(super) row_images: bool,
     /// What decides INSERT rows known when rewriting.
     pub(super) row_check: &'a dyn RowCheck,
+    /// The kept write-target parts borrowed (fences are in `all_fences`).
+    pub(super) lent: Lent,
 }
 
 impl<'a> QueryRewriter<'a> {
@@ -60,6 +63,7 @@ impl<'a> QueryRewriter<'a> {
             expect_relation: false,
             row_images: false,
             row_check: &Interpreted,
+            lent: Lent::default(),
         }
     }
 }
