@@ -12,13 +12,18 @@ use sqlparser::ast::{
 
 use super::pushdown::Fence;
 use super::tenant::{ChecksKey, HidingKey, PolicyCache};
+use crate::sql::emit::needs_parens;
 
-/// What one statement borrowed: its fences, the hiding predicate in its
-/// `WHERE`, and the check items at the end of its RETURNING (how many).
+/// What one statement borrowed: its fences (and, once per condition moved
+/// into one, its address), the hiding predicate in its `WHERE` (and whether
+/// the user's condition was AND-ed after it), and the check items at the
+/// end of its RETURNING (how many).
 #[derive(Debug, Default)]
 pub(super) struct Lent {
     pub fences: Vec<Fence>,
+    pub pushed: Vec<*const Query>,
     pub hiding: Option<HidingKey>,
+    pub hiding_and_ed: bool,
     pub checks: Option<(ChecksKey, usize)>,
 }
 
@@ -31,8 +36,11 @@ pub(super) fn give_back(cache: &PolicyCache, statement: &mut Statement, lent: Le
             Statement::Delete(delete) => delete.selection.take(),
             _ => None,
         };
+        let and_ed = usize::from(lent.hiding_and_ed);
         if let Some(selection) = selection {
-            cache.give_back_hiding(key, selection, take_conjunct);
+            cache.give_back_hiding(key, selection, |e, master| {
+                strip_conjuncts(e, and_ed, master)
+            });
         }
     }
     if let Some((key, count)) = &lent.checks {
@@ -48,39 +56,55 @@ pub(super) fn give_back(cache: &PolicyCache, statement: &mut Statement, lent: Le
         }
     }
     for (fence, query) in take_fences(statement, &lent.fences) {
-        cache.give_back_read((fence.table, fence.locked), query, restore_read);
+        let moved_in = lent
+            .pushed
+            .iter()
+            .filter(|p| std::ptr::eq(**p, fence.query))
+            .count();
+        cache.give_back_read((fence.table, fence.locked), query, |query, made| {
+            restore_read(query, made, moved_in)
+        });
     }
 }
 
-/// `original` out of `expr`, where conditions were AND-ed after it (moved
-/// into a fence, or a write's own `WHERE`): `expr` itself, or found down
-/// the left sides of `AND`s and through parentheses.
-fn take_conjunct(mut expr: Expr, original: &Expr) -> Option<Expr> {
-    loop {
-        if expr == *original {
-            return Some(expr);
-        }
-        expr = match expr {
-            Expr::BinaryOp {
-                left,
-                op: BinaryOperator::And,
-                ..
-            } => *left,
-            Expr::Nested(inner) => *inner,
-            _ => return None,
+/// `original` out of `expr`, where `times` conditions were AND-ed after it
+/// one by one (moved into a fence, or a write's own `WHERE`), each time as
+/// `nested(what was there) AND …`. The caller compares the result with
+/// `original`: this only undoes the shape.
+fn strip_conjuncts(mut expr: Expr, times: usize, original: &Expr) -> Option<Expr> {
+    for i in (0..times).rev() {
+        let Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            ..
+        } = expr
+        else {
+            return None;
+        };
+        // `nested` parenthesised each left side: an AND at every step but
+        // the first, `original` as its shape says.
+        let parenthesised = i > 0 || needs_parens(original);
+        expr = match (*left, parenthesised) {
+            (Expr::Nested(inner), true) => *inner,
+            (_, true) => return None,
+            (left, false) => left,
         };
     }
+    Some(expr)
 }
 
 /// A policy subquery as it was made: its fence back (`unfence.rs` may have
-/// dropped it) and its policy without the conditions moved in.
-fn restore_read(mut query: Box<Query>, original: &Query) -> Option<Box<Query>> {
+/// dropped it) and its policy without the `moved_in` conditions.
+fn restore_read(mut query: Box<Query>, original: &Query, moved_in: usize) -> Option<Box<Query>> {
     query.limit_clause.clone_from(&original.limit_clause);
-    if let (SetExpr::Select(select), SetExpr::Select(made)) =
-        (query.body.as_mut(), original.body.as_ref())
-    {
-        if let (Some(selection), Some(policy)) = (select.selection.take(), &made.selection) {
-            select.selection = Some(take_conjunct(selection, policy)?);
+    if moved_in > 0 {
+        if let (SetExpr::Select(select), SetExpr::Select(made)) =
+            (query.body.as_mut(), original.body.as_ref())
+        {
+            let (Some(selection), Some(policy)) = (select.selection.take(), &made.selection) else {
+                return None;
+            };
+            select.selection = Some(strip_conjuncts(selection, moved_in, policy)?);
         }
     }
     Some(query)

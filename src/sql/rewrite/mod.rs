@@ -194,7 +194,7 @@ fn rewrite_parsed(
         if let (Some(max_rows), Statement::Query(query)) = (max_rows, &mut statement) {
             limit::cap_rows(query, max_rows, dialect)?;
         }
-        printed.push(statement.to_string());
+        printed.push(print(&statement, sql.len())?);
         lend::give_back(bound.cache, &mut statement, lent);
     }
     let sql = printed.join(";\n");
@@ -203,6 +203,20 @@ fn rewrite_parsed(
         statements: printed,
         plan,
     })
+}
+
+/// Prints a rewritten statement into a string sized for it at once: the
+/// policy subqueries make it several times the user's text (up to 16 KiB
+/// more is reserved), which would otherwise be copied as the string doubles.
+fn print(statement: &Statement, user_text: usize) -> Result<String, RewriteError> {
+    use std::fmt::Write;
+    let extra = user_text.saturating_mul(3).min(16 << 10);
+    let mut text = String::with_capacity(user_text.saturating_add(extra).saturating_add(256));
+    // Writing to a `String` fails only where a `Display` does.
+    write!(text, "{statement}").map_err(|_| RewriteError::Unsupported {
+        construct: "a statement that sqlparser cannot print".into(),
+    })?;
+    Ok(text)
 }
 
 /// Parses within the size and depth limits.

@@ -259,7 +259,8 @@ impl VisitorMut for QueryRewriter<'_> {
     fn post_visit_select(&mut self, select: &mut Select) -> ControlFlow<RewriteError> {
         let fences = self.fences.pop().unwrap_or_default();
         if !fences.is_empty() {
-            self.push_down(select, &fences);
+            let pushed = self.push_down(select, &fences);
+            self.lent.pushed.extend(pushed);
         }
         ControlFlow::Continue(())
     }

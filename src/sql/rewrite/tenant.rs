@@ -100,8 +100,8 @@ impl PolicyCache {
         give_back(&self.reads, &key, query, |q, master| restore(q, master));
     }
 
-    /// Gives back a hiding predicate found by `find` in what the statement
-    /// made of it.
+    /// Gives back a hiding predicate taken by `find` out of what the
+    /// statement made of it.
     pub(super) fn give_back_hiding(
         &self,
         key: &HidingKey,
