@@ -100,6 +100,15 @@ impl LockScope {
         scope
     }
 
+    /// Whether a FROM item with this reference name (unfolded) is locked.
+    pub fn reaches_ident(&self, reference: &Ident, dialect: Dialect) -> bool {
+        match self {
+            LockScope::None => false,
+            LockScope::All => true,
+            LockScope::Of(names) => names.iter().any(|n| folds_to(reference, n, dialect)),
+        }
+    }
+
     /// Whether a FROM item with this reference name (folded) is locked.
     pub fn reaches(&self, reference: &str) -> bool {
         match self {

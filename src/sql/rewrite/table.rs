@@ -62,17 +62,12 @@ impl QueryRewriter<'_> {
         let frame = self
             .frames
             .last()
-            .ok_or(RewriteError::Unsupported {
-                construct: "a table reference outside a query".into(),
-            })?
-            .clone();
-        let parts: Vec<Ident> = idents(name)
             .ok_or_else(|| RewriteError::Unsupported {
-                construct: format!("computed table name `{name}`"),
-            })?
-            .into_iter()
-            .cloned()
-            .collect();
+                construct: "a table reference outside a query".into(),
+            })?;
+        let parts = idents(name).ok_or_else(|| RewriteError::Unsupported {
+            construct: format!("computed table name `{name}`"),
+        })?;
         let folded: Vec<String> = parts.iter().map(|i| fold(i, self.dialect)).collect();
         if let [single] = folded.as_slice() {
             match frame.meaning(single) {
@@ -102,18 +97,20 @@ impl QueryRewriter<'_> {
         }
         let alias = alias.clone().unwrap_or_else(|| TableAlias {
             explicit: true,
-            name: parts.last().cloned().unwrap_or_else(|| Ident::new("t")),
+            name: parts
+                .last()
+                .map_or_else(|| Ident::new("t"), |i| (*i).clone()),
             columns: Vec::new(),
             at: None,
         });
-        let locked = frame.lock.reaches(&fold(&alias.name, self.dialect));
+        let locked = frame.lock.reaches_ident(&alias.name, self.dialect);
         // The same table read the same way gets the same subquery: made
         // (combined, specialised, emitted) once per tenant, lent after.
         let subquery = self
             .policy_cache
             .read((index, locked), || self.policy_subquery(index, locked))?;
         if frame.has_with_names() {
-            check_hidden_tables(&subquery, &frame, self.dialect, &table.name.to_string())?;
+            check_hidden_tables(&subquery, frame, self.dialect, &table.name.to_string())?;
         }
         let fence = Fence {
             query: &*subquery,
