@@ -18,7 +18,7 @@ use super::error::RewriteError;
 use super::lend::Lent;
 use super::pushdown::Fence;
 use super::row_check::{Interpreted, RowCheck};
-use super::scope::{fold, Frame};
+use super::scope::{fold, folds_to, Frame};
 use super::tenant::PolicyCache;
 
 /// Rewrites the table references of one statement.
@@ -198,10 +198,12 @@ fn check_column_reference(parts: &[Ident], dialect: Dialect) -> Result<(), Rewri
             construct: format!("schema-qualified column reference `{}`", name()),
         });
     }
-    let is_system = parts
-        .last()
-        .is_some_and(|last| SYSTEM_COLUMNS.contains(&fold(last, dialect).as_str()));
-    if dialect == Dialect::Postgres && is_system {
+    let is_system = || {
+        parts
+            .last()
+            .is_some_and(|last| SYSTEM_COLUMNS.iter().any(|s| folds_to(last, s, dialect)))
+    };
+    if dialect == Dialect::Postgres && is_system() {
         return Err(RewriteError::Unsupported {
             construct: format!("system column `{}`", name()),
         });
