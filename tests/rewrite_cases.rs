@@ -78,9 +78,10 @@ fn rewrite_cases() {
 }
 
 /// A `TenantRewriter` keeps the policy subqueries it made for earlier
-/// statements: every case rewritten through one shared per (policies,
-/// context, dialect), first in order and then in reverse, must come out as
-/// the uncached rewrite does.
+/// statements and lends them to later ones: every case rewritten through
+/// one shared per (policies, context, dialect), in order, in reverse and in
+/// order again (so copies given back by every kind of statement are lent
+/// again), must come out as the uncached rewrite does.
 #[test]
 fn tenant_rewriter_matches_uncached_rewrite() {
     use std::collections::BTreeMap;
@@ -110,7 +111,7 @@ fn tenant_rewriter_matches_uncached_rewrite() {
             assert!(engine.rewrite(&ctx, dialect, "SELECT 1").is_err());
             continue;
         };
-        for (name, sql) in cases.iter().chain(cases.iter().rev()) {
+        for (name, sql) in cases.iter().chain(cases.iter().rev()).chain(cases) {
             let uncached = engine
                 .rewrite(&ctx, dialect, sql)
                 .map_err(|e| e.to_string());

@@ -18,7 +18,8 @@ use super::{Dialect, EmitError};
 
 mod nodes;
 pub use nodes::{
-    bool_literal, cast, column_ref, function, int_literal, nested, text_literal, value_expr,
+    bool_literal, cast, column_ref, function, int_literal, needs_parens, nested, text_literal,
+    value_expr,
 };
 
 /// How context fields that specialisation did not fold are emitted.

@@ -67,12 +67,19 @@ pub fn cast(expr: sql::Expr, data_type: DataType) -> sql::Expr {
 
 /// Wraps compound expressions in parentheses so printing keeps the tree's grouping.
 pub fn nested(expr: sql::Expr) -> sql::Expr {
-    match expr {
-        sql::Expr::BinaryOp { .. } | sql::Expr::UnaryOp { .. } | sql::Expr::Like { .. } => {
-            sql::Expr::Nested(Box::new(expr))
-        }
-        other => other,
+    if needs_parens(&expr) {
+        sql::Expr::Nested(Box::new(expr))
+    } else {
+        expr
     }
+}
+
+/// Whether [`nested`] parenthesises `expr`.
+pub fn needs_parens(expr: &sql::Expr) -> bool {
+    matches!(
+        expr,
+        sql::Expr::BinaryOp { .. } | sql::Expr::UnaryOp { .. } | sql::Expr::Like { .. }
+    )
 }
 
 pub fn function(name: &str, args: Vec<sql::Expr>) -> sql::Expr {

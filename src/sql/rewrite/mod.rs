@@ -57,6 +57,7 @@ mod delete;
 mod deny;
 mod error;
 mod insert;
+mod lend;
 mod limit;
 mod plan;
 mod proposed;
@@ -190,14 +191,16 @@ fn rewrite_parsed(
     let mut printed = Vec::with_capacity(statements.len());
     let mut plan = Vec::with_capacity(statements.len());
     for mut statement in statements {
-        plan.push(rewrite_statement(bound, options, &mut statement)?);
+        let (statement_plan, lent) = rewrite_statement(bound, options, &mut statement)?;
+        plan.push(statement_plan);
         if let (Some(max_rows), Statement::Query(query)) = (max_rows, &mut statement) {
             // A write under WITH returns its RETURNING rows, not a query's.
             if !with_write::is_write(query) {
                 limit::cap_rows(query, max_rows, dialect)?;
             }
         }
-        printed.push(statement.to_string());
+        printed.push(print(&statement, sql.len())?);
+        lend::give_back(bound.cache, &mut statement, lent);
     }
     let sql = printed.join(";\n");
     Ok(Rewritten {
@@ -205,6 +208,20 @@ fn rewrite_parsed(
         statements: printed,
         plan,
     })
+}
+
+/// Prints a rewritten statement into a string sized for it at once: the
+/// policy subqueries make it several times the user's text (up to 16 KiB
+/// more is reserved), which would otherwise be copied as the string doubles.
+fn print(statement: &Statement, user_text: usize) -> Result<String, RewriteError> {
+    use std::fmt::Write;
+    let extra = user_text.saturating_mul(3).min(16 << 10);
+    let mut text = String::with_capacity(user_text.saturating_add(extra).saturating_add(256));
+    // Writing to a `String` fails only where a `Display` does.
+    write!(text, "{statement}").map_err(|_| RewriteError::Unsupported {
+        construct: "a statement that sqlparser cannot print".into(),
+    })?;
+    Ok(text)
 }
 
 /// Parses within the size and depth limits.
@@ -353,19 +370,21 @@ fn is_operator(token: &Token) -> bool {
     }
 }
 
+/// Rewrites one statement; also says which kept parts it borrowed.
 fn rewrite_statement(
     bound: &Bound<'_>,
     options: RewriteOptions,
     statement: &mut Statement,
-) -> Result<StatementPlan, RewriteError> {
+) -> Result<(StatementPlan, lend::Lent), RewriteError> {
     if let Some(control) = transaction_control(statement)? {
-        return Ok(StatementPlan::none(PlanKind::Transaction(control), None));
+        let plan = StatementPlan::none(PlanKind::Transaction(control), None);
+        return Ok((plan, lend::Lent::default()));
     }
     let mut rewriter =
         query::QueryRewriter::new(bound.set, bound.dialect, bound.known, bound.cache);
     rewriter.row_images = options.row_images;
     rewriter.row_check = bound.row_check;
-    match statement {
+    let plan = match statement {
         Statement::Query(query) if with_write::is_write(query) => {
             rewriter.rewrite_write_under_with(query)
         }
@@ -379,7 +398,10 @@ fn rewrite_statement(
         other => Err(RewriteError::Unsupported {
             construct: format!("`{}` statements", statement_kind(other)),
         }),
-    }
+    }?;
+    let mut lent = rewriter.lent;
+    lent.fences = rewriter.all_fences;
+    Ok((plan, lent))
 }
 
 /// Transaction control, passed through as written: `BEGIN` (with modes),

@@ -17,15 +17,17 @@ use crate::sql::emit::nested;
 use crate::sql::template::object_name;
 
 use super::query::QueryRewriter;
-use super::scope::{fold, fold_declared};
+use super::scope::{fold, folds_to, names_declared};
 use super::target::{guarded_where, Target};
 
 /// A policy subquery the rewriter made at the current SELECT level: its
-/// address (the boxed `Query`, which does not move) and its table.
+/// address (the boxed `Query`, which does not move), its table and
+/// whether the read locks rows (together, its key in the `PolicyCache`).
 #[derive(Clone, Copy, Debug)]
 pub struct Fence {
     pub query: *const Query,
     pub table: usize,
+    pub locked: bool,
 }
 
 /// How deep [`leakproof`] looks before it answers no.
@@ -33,6 +35,8 @@ pub(super) const MAX_LEAKPROOF_DEPTH: usize = 64;
 
 /// A top-level FROM item of one SELECT that is one of its fences.
 struct Candidate {
+    /// The fence's subquery (its address).
+    query: *const Query,
     /// Position: `from[i]`, and `joins[j]` or the relation itself.
     from: usize,
     join: Option<usize>,
@@ -234,26 +238,24 @@ impl Resolve for SelectColumns<'_> {
     fn column(&self, expr: &Expr) -> Option<(usize, &Column)> {
         let dialect = self.rewriter.dialect;
         let lookup = |candidate: &Candidate, name: &Ident| {
-            let folded = fold(name, dialect);
             self.rewriter
                 .set
                 .tables
                 .get(candidate.table)?
                 .columns
                 .iter()
-                .find(|c| fold_declared(&c.name, dialect) == folded)
+                .find(|c| names_declared(name, &c.name, dialect))
         };
         match expr {
             Expr::CompoundIdentifier(parts) => {
                 let [qualifier, name] = parts.as_slice() else {
                     return None;
                 };
-                let reference = fold(qualifier, dialect);
                 let (i, candidate) = self
                     .candidates
                     .iter()
                     .enumerate()
-                    .find(|(_, c)| c.reference == reference)?;
+                    .find(|(_, c)| folds_to(qualifier, &c.reference, dialect))?;
                 lookup(candidate, name).map(|col| (i, col))
             }
             Expr::Identifier(name) if self.unqualified => {
@@ -287,19 +289,18 @@ impl Resolve for TargetColumns<'_> {
         let name = match expr {
             Expr::Identifier(name) => name,
             Expr::CompoundIdentifier(parts) => match parts.as_slice() {
-                [qualifier, name] if fold(qualifier, dialect) == self.target.reference => name,
+                [qualifier, name] if folds_to(qualifier, &self.target.reference, dialect) => name,
                 _ => return None,
             },
             _ => return None,
         };
-        let folded = fold(name, dialect);
         self.rewriter
             .set
             .tables
             .get(self.target.index)?
             .columns
             .iter()
-            .find(|c| fold_declared(&c.name, dialect) == folded)
+            .find(|c| names_declared(name, &c.name, dialect))
             .map(|col| (0, col))
     }
 
@@ -330,15 +331,17 @@ impl VisitorMut for Requalify<'_> {
 
 impl<'a> QueryRewriter<'a> {
     /// Moves the leakproof `WHERE` conjuncts of `select` that read one of
-    /// its fences (and nothing else) into that fence.
-    pub(super) fn push_down(&self, select: &mut Select, fences: &[Fence]) {
+    /// its fences (and nothing else) into that fence, each AND-ed after
+    /// what is there; says which fence each went to.
+    pub(super) fn push_down(&self, select: &mut Select, fences: &[Fence]) -> Vec<*const Query> {
+        let mut pushed = Vec::new();
         let Some(selection) = select.selection.take() else {
-            return;
+            return pushed;
         };
         let (candidates, all_fenced) = self.candidates(select, fences);
         if candidates.is_empty() {
             select.selection = Some(selection);
-            return;
+            return pushed;
         }
         let resolve = SelectColumns {
             rewriter: self,
@@ -381,20 +384,24 @@ impl<'a> QueryRewriter<'a> {
         }
         select.selection = kept;
         for (t, part) in moved {
-            if let Some(fence) = candidates
-                .get(t)
-                .and_then(|c| fence_select(select, c.from, c.join))
-            {
+            let Some(candidate) = candidates.get(t) else {
+                continue;
+            };
+            if let Some(fence) = fence_select(select, candidate.from, candidate.join) {
                 fence.selection = Some(match fence.selection.take() {
                     None => part,
-                    Some(policy) => Expr::BinaryOp {
-                        left: Box::new(nested(policy)),
-                        op: BinaryOperator::And,
-                        right: Box::new(nested(part)),
-                    },
+                    Some(policy) => {
+                        pushed.push(candidate.query);
+                        Expr::BinaryOp {
+                            left: Box::new(nested(policy)),
+                            op: BinaryOperator::And,
+                            right: Box::new(nested(part)),
+                        }
+                    }
                 });
             }
         }
+        pushed
     }
 
     /// The table's name as the policy inside its fence reads it.
@@ -432,10 +439,10 @@ impl<'a> QueryRewriter<'a> {
                     } if alias.columns.is_empty() => fences
                         .iter()
                         .find(|f| std::ptr::eq(f.query, &**subquery))
-                        .map(|f| (f.table, fold(&alias.name, self.dialect))),
+                        .map(|f| (f.query, f.table, fold(&alias.name, self.dialect))),
                     _ => None,
                 };
-                let Some((table, reference)) = fence else {
+                let Some((query, table, reference)) = fence else {
                     all_fenced = false;
                     continue;
                 };
@@ -445,6 +452,7 @@ impl<'a> QueryRewriter<'a> {
                     (None, _) => false,
                 };
                 out.push(Candidate {
+                    query,
                     from: i,
                     join,
                     reference,
@@ -459,11 +467,13 @@ impl<'a> QueryRewriter<'a> {
     /// A write's `WHERE`: `policy AND user` when the user's condition is
     /// leakproof over the target, else guarded by `CASE` (see `guarded_where`).
     pub(super) fn target_where(
-        &self,
+        &mut self,
         target: &Target,
         policy: Option<Expr>,
         user: Option<Expr>,
     ) -> Option<Expr> {
+        // Either way the policy is the left side of one AND after it.
+        self.lent.hiding_and_ed = user.is_some();
         let resolve = TargetColumns {
             rewriter: self,
             target,

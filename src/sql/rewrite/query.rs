@@ -15,9 +15,10 @@ use crate::sql::{ContextSource, Dialect, Emitter};
 
 use super::deny::check_function;
 use super::error::RewriteError;
+use super::lend::Lent;
 use super::pushdown::Fence;
 use super::row_check::{Interpreted, RowCheck};
-use super::scope::{fold, Frame};
+use super::scope::{fold, folds_to, Frame};
 use super::tenant::PolicyCache;
 
 /// Rewrites the table references of one statement.
@@ -42,6 +43,8 @@ pub struct QueryRewriter<'a> {
     /// The WITH items (folded) a write's own clauses see, when the write
     /// is the body of a WITH (`with_write.rs`).
     pub(super) write_with: Vec<String>,
+    /// The kept write-target parts borrowed (fences are in `all_fences`).
+    pub(super) lent: Lent,
 }
 
 impl<'a> QueryRewriter<'a> {
@@ -64,6 +67,7 @@ impl<'a> QueryRewriter<'a> {
             expect_relation: false,
             row_images: false,
             row_check: &Interpreted,
+            lent: Lent::default(),
         }
     }
 }
@@ -198,10 +202,12 @@ fn check_column_reference(parts: &[Ident], dialect: Dialect) -> Result<(), Rewri
             construct: format!("schema-qualified column reference `{}`", name()),
         });
     }
-    let is_system = parts
-        .last()
-        .is_some_and(|last| SYSTEM_COLUMNS.contains(&fold(last, dialect).as_str()));
-    if dialect == Dialect::Postgres && is_system {
+    let is_system = || {
+        parts
+            .last()
+            .is_some_and(|last| SYSTEM_COLUMNS.iter().any(|s| folds_to(last, s, dialect)))
+    };
+    if dialect == Dialect::Postgres && is_system() {
         return Err(RewriteError::Unsupported {
             construct: format!("system column `{}`", name()),
         });
@@ -259,7 +265,8 @@ impl VisitorMut for QueryRewriter<'_> {
     fn post_visit_select(&mut self, select: &mut Select) -> ControlFlow<RewriteError> {
         let fences = self.fences.pop().unwrap_or_default();
         if !fences.is_empty() {
-            self.push_down(select, &fences);
+            let pushed = self.push_down(select, &fences);
+            self.lent.pushed.extend(pushed);
         }
         ControlFlow::Continue(())
     }

@@ -24,6 +24,42 @@ pub fn fold_declared(name: &str, dialect: Dialect) -> String {
     }
 }
 
+/// Whether `ident` folds to `folded` (a name already folded): `fold(ident)
+/// == folded`, without making the folded string.
+pub fn folds_to(ident: &Ident, folded: &str, dialect: Dialect) -> bool {
+    match (dialect, ident.quote_style) {
+        (Dialect::Postgres, Some(_)) => ident.value == folded,
+        _ => lower_eq(&ident.value, folded),
+    }
+}
+
+/// Whether `ident` names the declared `name`: `fold(ident) ==
+/// fold_declared(name)`, without making either string.
+pub fn names_declared(ident: &Ident, name: &str, dialect: Dialect) -> bool {
+    match dialect {
+        Dialect::Postgres => folds_to(ident, name, dialect),
+        Dialect::Sqlite => ident.value.eq_ignore_ascii_case(name),
+    }
+}
+
+/// Whether a folded name is the declared `name` as the database compares
+/// them: `folded == fold_declared(name)`.
+pub fn is_declared(folded: &str, name: &str, dialect: Dialect) -> bool {
+    match dialect {
+        Dialect::Postgres => folded == name,
+        Dialect::Sqlite => lower_eq(name, folded),
+    }
+}
+
+/// `text.to_ascii_lowercase() == lower`.
+fn lower_eq(text: &str, lower: &str) -> bool {
+    text.len() == lower.len()
+        && text
+            .bytes()
+            .zip(lower.bytes())
+            .all(|(t, l)| t.to_ascii_lowercase() == l)
+}
+
 /// The identifiers of an object name, or `None` for a computed part.
 pub fn idents(name: &ObjectName) -> Option<Vec<&Ident>> {
     name.0
@@ -62,6 +98,15 @@ impl LockScope {
             }
         }
         scope
+    }
+
+    /// Whether a FROM item with this reference name (unfolded) is locked.
+    pub fn reaches_ident(&self, reference: &Ident, dialect: Dialect) -> bool {
+        match self {
+            LockScope::None => false,
+            LockScope::All => true,
+            LockScope::Of(names) => names.iter().any(|n| folds_to(reference, n, dialect)),
+        }
     }
 
     /// Whether a FROM item with this reference name (folded) is locked.

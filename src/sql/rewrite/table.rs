@@ -15,7 +15,7 @@ use crate::sql::{Dialect, EmitError, Scope};
 use super::error::RewriteError;
 use super::pushdown::Fence;
 use super::query::QueryRewriter;
-use super::scope::{fold, fold_declared, idents, CteMeaning, Frame};
+use super::scope::{fold, fold_declared, idents, is_declared, CteMeaning, Frame};
 
 /// System schemas and relation prefixes: catalogs are never read through the rewriter.
 pub(super) fn is_system(parts: &[String]) -> bool {
@@ -37,11 +37,13 @@ pub(super) fn resolve(set: &PolicySet, parts: &[String], dialect: Dialect) -> Op
         Dialect::Sqlite => "main",
     };
     set.tables.iter().position(|t| {
-        let name = fold_declared(&t.name.name, dialect);
+        let name = &t.name.name;
         match (parts, &t.name.schema) {
-            ([n], None) => *n == name,
-            ([s, n], Some(schema)) => *s == fold_declared(schema, dialect) && *n == name,
-            ([s, n], None) => s == default_schema && *n == name,
+            ([n], None) => is_declared(n, name, dialect),
+            ([s, n], Some(schema)) => {
+                is_declared(s, schema, dialect) && is_declared(n, name, dialect)
+            }
+            ([s, n], None) => s == default_schema && is_declared(n, name, dialect),
             _ => false,
         }
     })
@@ -60,17 +62,12 @@ impl QueryRewriter<'_> {
         let frame = self
             .frames
             .last()
-            .ok_or(RewriteError::Unsupported {
-                construct: "a table reference outside a query".into(),
-            })?
-            .clone();
-        let parts: Vec<Ident> = idents(name)
             .ok_or_else(|| RewriteError::Unsupported {
-                construct: format!("computed table name `{name}`"),
-            })?
-            .into_iter()
-            .cloned()
-            .collect();
+                construct: "a table reference outside a query".into(),
+            })?;
+        let parts = idents(name).ok_or_else(|| RewriteError::Unsupported {
+            construct: format!("computed table name `{name}`"),
+        })?;
         let folded: Vec<String> = parts.iter().map(|i| fold(i, self.dialect)).collect();
         if let [single] = folded.as_slice() {
             match frame.meaning(single) {
@@ -100,23 +97,25 @@ impl QueryRewriter<'_> {
         }
         let alias = alias.clone().unwrap_or_else(|| TableAlias {
             explicit: true,
-            name: parts.last().cloned().unwrap_or_else(|| Ident::new("t")),
+            name: parts
+                .last()
+                .map_or_else(|| Ident::new("t"), |i| (*i).clone()),
             columns: Vec::new(),
             at: None,
         });
-        let locked = frame.lock.reaches(&fold(&alias.name, self.dialect));
+        let locked = frame.lock.reaches_ident(&alias.name, self.dialect);
         // The same table read the same way gets the same subquery: made
-        // (combined, specialised, emitted) once per tenant, cloned after.
+        // (combined, specialised, emitted) once per tenant, lent after.
         let subquery = self
             .policy_cache
             .read((index, locked), || self.policy_subquery(index, locked))?;
         if frame.has_with_names() {
-            check_hidden_tables(&subquery, &frame, self.dialect, &table.name.to_string())?;
+            check_hidden_tables(&subquery, frame, self.dialect, &table.name.to_string())?;
         }
-        let subquery = Box::new(subquery);
         let fence = Fence {
             query: &*subquery,
             table: index,
+            locked,
         };
         if let Some(level) = self.fences.last_mut() {
             level.push(fence);

@@ -18,7 +18,7 @@ use crate::sql::{Dialect, EmitError, Scope};
 use super::error::RewriteError;
 use super::plan::AppendedCheck;
 use super::query::QueryRewriter;
-use super::scope::{fold, fold_declared, idents, Frame};
+use super::scope::{fold, fold_declared, folds_to, idents, names_declared, Frame};
 use super::table::{is_system, resolve};
 
 /// The declared table a write statement targets, as the statement names it.
@@ -93,14 +93,19 @@ impl QueryRewriter<'_> {
     /// and emitted over the target; `None` when they fold to true. Made once
     /// per tenant.
     pub(super) fn hiding_predicate(
-        &self,
+        &mut self,
         target: &Target,
         kind: StatementKind,
         reads: bool,
     ) -> Result<Option<Expr>, RewriteError> {
         let key = (target.index, target.qualifier.clone(), kind, reads);
-        self.policy_cache
-            .hiding(key, || self.make_hiding_predicate(target, kind, reads))
+        let predicate = self.policy_cache.hiding(key.clone(), || {
+            self.make_hiding_predicate(target, kind, reads)
+        })?;
+        if predicate.is_some() {
+            self.lent.hiding = Some(key);
+        }
+        Ok(predicate)
     }
 
     fn make_hiding_predicate(
@@ -141,7 +146,7 @@ impl QueryRewriter<'_> {
     /// raises 42501, numbered from `first_index` among the RETURNING items.
     /// Made once per tenant.
     pub(super) fn check_columns(
-        &self,
+        &mut self,
         target: &Target,
         kind: StatementKind,
         reads: bool,
@@ -149,9 +154,12 @@ impl QueryRewriter<'_> {
         first_index: usize,
     ) -> Result<(Vec<SelectItem>, Vec<AppendedCheck>), RewriteError> {
         let key = (target.index, target.qualifier.clone(), kind, reads, image);
-        let (items, mut checks) = self
-            .policy_cache
-            .checks(key, || self.make_check_columns(target, kind, reads, image))?;
+        let (items, mut checks) = self.policy_cache.checks(key.clone(), || {
+            self.make_check_columns(target, kind, reads, image)
+        })?;
+        if !items.is_empty() {
+            self.lent.checks = Some((key, items.len()));
+        }
         for check in &mut checks {
             check.column_index += first_index;
         }
@@ -319,17 +327,15 @@ pub fn names_target_column<T: Visit + ?Sized>(
         type Break = ();
         fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
             let hit = match expr {
-                Expr::Identifier(i) => {
-                    let name = fold(i, self.dialect);
-                    self.columns
-                        .iter()
-                        .any(|c| fold_declared(c, self.dialect) == name)
-                }
+                Expr::Identifier(i) => self
+                    .columns
+                    .iter()
+                    .any(|c| names_declared(i, c, self.dialect)),
                 Expr::CompoundIdentifier(parts) => parts
                     .iter()
                     .rev()
                     .nth(1)
-                    .is_some_and(|q| fold(q, self.dialect) == self.reference),
+                    .is_some_and(|q| folds_to(q, self.reference, self.dialect)),
                 _ => false,
             };
             if hit {

@@ -4,13 +4,13 @@
 //! A table read (`FROM orders`) becomes the same policy subquery in every
 //! statement a tenant sends: combining its policies, specialising them to the
 //! context and emitting SQL is most of a rewrite's cost, so the subquery of
-//! each (table, locked) pair is made on first use and cloned after
-//! (`PolicyCache`), and so are a write target's hiding predicate and
-//! RETURNING checks. `max_rows` is resolved once.
+//! each (table, locked) pair is made on first use (`PolicyCache`), and so
+//! are a write target's hiding predicate and RETURNING checks; statements
+//! borrow copies and give them back (`lend.rs`). `max_rows` is resolved once.
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use sqlparser::ast::{Expr, Query, SelectItem};
 
@@ -30,14 +30,35 @@ pub(super) type ChecksKey = (usize, Vec<String>, StatementKind, bool, RowImage);
 /// RETURNING check items and their plan entries, numbered from 0.
 pub(super) type Checks = (Vec<SelectItem>, Vec<AppendedCheck>);
 
+/// How many spare copies of one kept part are held (one per statement that
+/// uses it at the same time, or more than once, is plenty).
+const MAX_SPARES: usize = 4;
+
+/// One part made for a key: the copy made first (`master`), what goes with
+/// it unlent (`extra`), and spare copies of `master` that statements used
+/// and gave back unchanged, lent again instead of cloned.
+#[derive(Debug)]
+struct Kept<T, E> {
+    master: T,
+    extra: E,
+    spares: Vec<T>,
+}
+
+type Pool<K, T, E = ()> = Mutex<HashMap<K, Kept<T, E>>>;
+
 /// What the rewriter made so far for one (policy set, context, dialect):
 /// the policy subqueries of table reads by (table index, whether the read
 /// locks rows), and the predicates and checks of write targets.
+///
+/// A statement borrows each part (a spare copy, or a clone of the master
+/// when none is spare), and once it is printed gives the copy back
+/// (`lend.rs`); a copy is kept as a spare only if it equals the master, so
+/// nothing a statement did to it reaches the next one.
 #[derive(Debug, Default)]
 pub(super) struct PolicyCache {
-    reads: Mutex<HashMap<(usize, bool), Query>>,
-    hiding: Mutex<HashMap<HidingKey, Option<Expr>>>,
-    checks: Mutex<HashMap<ChecksKey, Checks>>,
+    reads: Pool<(usize, bool), Box<Query>>,
+    hiding: Pool<HidingKey, Option<Expr>>,
+    checks: Pool<ChecksKey, Vec<SelectItem>, Vec<AppendedCheck>>,
 }
 
 impl PolicyCache {
@@ -46,8 +67,8 @@ impl PolicyCache {
         &self,
         key: (usize, bool),
         make: impl FnOnce() -> Result<Query, RewriteError>,
-    ) -> Result<Query, RewriteError> {
-        memo(&self.reads, key, make)
+    ) -> Result<Box<Query>, RewriteError> {
+        lend(&self.reads, key, || Ok((Box::new(make()?), ()))).map(|(query, ())| query)
     }
 
     /// A write target's hiding predicate, made by `make` on first use.
@@ -56,7 +77,7 @@ impl PolicyCache {
         key: HidingKey,
         make: impl FnOnce() -> Result<Option<Expr>, RewriteError>,
     ) -> Result<Option<Expr>, RewriteError> {
-        memo(&self.hiding, key, make)
+        lend(&self.hiding, key, || Ok((make()?, ()))).map(|(expr, ())| expr)
     }
 
     /// A write target's appended checks, made by `make` on first use.
@@ -65,27 +86,90 @@ impl PolicyCache {
         key: ChecksKey,
         make: impl FnOnce() -> Result<Checks, RewriteError>,
     ) -> Result<Checks, RewriteError> {
-        memo(&self.checks, key, make)
+        lend(&self.checks, key, make)
+    }
+
+    /// Gives back a read's subquery after `restore` undid what the
+    /// statement changed in it (given the master to compare with).
+    pub(super) fn give_back_read(
+        &self,
+        key: (usize, bool),
+        query: Box<Query>,
+        restore: impl FnOnce(Box<Query>, &Query) -> Option<Box<Query>>,
+    ) {
+        give_back(&self.reads, &key, query, |q, master| restore(q, master));
+    }
+
+    /// Gives back a hiding predicate taken by `find` out of what the
+    /// statement made of it.
+    pub(super) fn give_back_hiding(
+        &self,
+        key: &HidingKey,
+        found: Expr,
+        find: impl FnOnce(Expr, &Expr) -> Option<Expr>,
+    ) {
+        give_back(&self.hiding, key, Some(found), |e, master| {
+            let (Some(e), Some(master)) = (e, master) else {
+                return None;
+            };
+            find(e, master).map(Some)
+        });
+    }
+
+    /// Gives back a target's RETURNING check items.
+    pub(super) fn give_back_checks(&self, key: &ChecksKey, items: Vec<SelectItem>) {
+        give_back(&self.checks, key, items, |items, _| Some(items));
     }
 }
 
-/// The value for `key` in `map`, made by `make` on first use and cloned.
-/// Made outside the lock: two threads may both make it the first time; both
-/// results are the same. A panic while the map was held cannot leave it
-/// half-changed (`get` and `insert` are the only uses), so a poisoned lock
-/// is used as it is.
-fn memo<K: Hash + Eq, V: Clone>(
-    map: &Mutex<HashMap<K, V>>,
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A copy of the part for `key` (a spare, or a clone of the master), with
+/// its extra; made by `make` on first use. Made outside the lock: two
+/// threads may both make it the first time; both results are the same. A
+/// panic while the map was held cannot leave it half-changed (each use
+/// gets, pushes or pops once), so a poisoned lock is used as it is.
+fn lend<K: Hash + Eq, T: Clone, E: Clone>(
+    pool: &Pool<K, T, E>,
     key: K,
-    make: impl FnOnce() -> Result<V, RewriteError>,
-) -> Result<V, RewriteError> {
-    let lock = || map.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(made) = lock().get(&key) {
-        return Ok(made.clone());
+    make: impl FnOnce() -> Result<(T, E), RewriteError>,
+) -> Result<(T, E), RewriteError> {
+    if let Some(kept) = lock(pool).get_mut(&key) {
+        let part = kept.spares.pop().unwrap_or_else(|| kept.master.clone());
+        return Ok((part, kept.extra.clone()));
     }
-    let made = make()?;
-    lock().insert(key, made.clone());
-    Ok(made)
+    let (master, extra) = make()?;
+    let lent = (master.clone(), extra.clone());
+    lock(pool).entry(key).or_insert(Kept {
+        master,
+        extra,
+        spares: Vec::new(),
+    });
+    Ok(lent)
+}
+
+/// Keeps `part` as a spare of `key` if `restore` makes it equal to the
+/// master again; else (or when enough are spare) it is dropped.
+fn give_back<K: Hash + Eq, T: PartialEq, E>(
+    pool: &Pool<K, T, E>,
+    key: &K,
+    part: T,
+    restore: impl FnOnce(T, &T) -> Option<T>,
+) {
+    let mut map = lock(pool);
+    let Some(kept) = map.get_mut(key) else {
+        return;
+    };
+    if kept.spares.len() >= MAX_SPARES {
+        return;
+    }
+    if let Some(part) = restore(part, &kept.master) {
+        if part == kept.master {
+            kept.spares.push(part);
+        }
+    }
 }
 
 /// A rewriter bound to one tenant's context: [`TenantRewriter::rewrite`]

@@ -17,7 +17,7 @@ use crate::lang::model::Column;
 
 use super::pushdown::{leakproof, strip, Fence, Resolve, MAX_LEAKPROOF_DEPTH};
 use super::query::QueryRewriter;
-use super::scope::{fold, fold_declared, idents};
+use super::scope::{fold, folds_to, idents, names_declared};
 use super::table::resolve;
 
 /// A FROM item whose columns are known: a fence or an open declared table.
@@ -37,14 +37,13 @@ struct Level<'a> {
 impl Level<'_> {
     fn lookup(&self, item: &Item, name: &Ident) -> Option<&Column> {
         let dialect = self.rewriter.dialect;
-        let folded = fold(name, dialect);
         self.rewriter
             .set
             .tables
             .get(item.table)?
             .columns
             .iter()
-            .find(|c| fold_declared(&c.name, dialect) == folded)
+            .find(|c| names_declared(name, &c.name, dialect))
     }
 }
 
@@ -55,8 +54,12 @@ impl Resolve for Level<'_> {
                 let [qualifier, name] = parts.as_slice() else {
                     return None;
                 };
-                let reference = fold(qualifier, self.rewriter.dialect);
-                match self.items.iter().find(|i| i.reference == reference) {
+                let dialect = self.rewriter.dialect;
+                match self
+                    .items
+                    .iter()
+                    .find(|i| folds_to(qualifier, &i.reference, dialect))
+                {
                     Some(item) => self.lookup(item, name).map(|c| (0, c)),
                     None => self.parent?.column(expr),
                 }

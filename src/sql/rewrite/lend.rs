@@ -1,0 +1,187 @@
+//! Giving kept policy parts back once a statement is printed: the policy
+//! subqueries, hiding predicate and RETURNING checks a statement borrowed
+//! from the `PolicyCache` are taken out of it, undone where the rewrite
+//! changed them (conditions moved into a fence, a fence dropped), and kept
+//! for the next statement if they equal what was made.
+
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    BinaryOperator, Expr, ObjectName, Query, SetExpr, Statement, TableFactor, VisitMut, VisitorMut,
+};
+
+use super::pushdown::Fence;
+use super::tenant::{ChecksKey, HidingKey, PolicyCache};
+use crate::sql::emit::needs_parens;
+
+/// What one statement borrowed: its fences (and, once per condition moved
+/// into one, its address), the hiding predicate in its `WHERE` (and whether
+/// the user's condition was AND-ed after it), and the check items at the
+/// end of its RETURNING (how many).
+#[derive(Debug, Default)]
+pub(super) struct Lent {
+    pub fences: Vec<Fence>,
+    pub pushed: Vec<*const Query>,
+    pub hiding: Option<HidingKey>,
+    pub hiding_and_ed: bool,
+    pub checks: Option<(ChecksKey, usize)>,
+}
+
+/// Takes what `statement` borrowed out of it (it is only dropped after)
+/// and gives it back to `cache`.
+pub(super) fn give_back(cache: &PolicyCache, statement: &mut Statement, lent: Lent) {
+    if let Some(key) = &lent.hiding {
+        let selection = match statement {
+            Statement::Update(update) => update.selection.take(),
+            Statement::Delete(delete) => delete.selection.take(),
+            _ => None,
+        };
+        let and_ed = usize::from(lent.hiding_and_ed);
+        if let Some(selection) = selection {
+            cache.give_back_hiding(key, selection, |e, master| {
+                strip_conjuncts(e, and_ed, master)
+            });
+        }
+    }
+    if let Some((key, count)) = &lent.checks {
+        let returning = match statement {
+            Statement::Update(update) => update.returning.as_mut(),
+            Statement::Insert(insert) => insert.returning.as_mut(),
+            _ => None,
+        };
+        if let Some(returning) = returning {
+            if let Some(start) = returning.len().checked_sub(*count) {
+                cache.give_back_checks(key, returning.split_off(start));
+            }
+        }
+    }
+    for (fence, query) in take_fences(statement, &lent.fences) {
+        let moved_in = lent
+            .pushed
+            .iter()
+            .filter(|p| std::ptr::eq(**p, fence.query))
+            .count();
+        cache.give_back_read((fence.table, fence.locked), query, |query, made| {
+            restore_read(query, made, moved_in)
+        });
+    }
+}
+
+/// `original` out of `expr`, where `times` conditions were AND-ed after it
+/// one by one (moved into a fence, or a write's own `WHERE`), each time as
+/// `nested(what was there) AND …`. The caller compares the result with
+/// `original`: this only undoes the shape.
+fn strip_conjuncts(mut expr: Expr, times: usize, original: &Expr) -> Option<Expr> {
+    for i in (0..times).rev() {
+        let Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            ..
+        } = expr
+        else {
+            return None;
+        };
+        // `nested` parenthesised each left side: an AND at every step but
+        // the first, `original` as its shape says.
+        let parenthesised = i > 0 || needs_parens(original);
+        expr = match (*left, parenthesised) {
+            (Expr::Nested(inner), true) => *inner,
+            (_, true) => return None,
+            (left, false) => left,
+        };
+    }
+    Some(expr)
+}
+
+/// A policy subquery as it was made: its fence back (`unfence.rs` may have
+/// dropped it) and its policy without the `moved_in` conditions.
+fn restore_read(mut query: Box<Query>, original: &Query, moved_in: usize) -> Option<Box<Query>> {
+    query.limit_clause.clone_from(&original.limit_clause);
+    if moved_in > 0 {
+        if let (SetExpr::Select(select), SetExpr::Select(made)) =
+            (query.body.as_mut(), original.body.as_ref())
+        {
+            let (Some(selection), Some(policy)) = (select.selection.take(), &made.selection) else {
+                return None;
+            };
+            select.selection = Some(strip_conjuncts(selection, moved_in, policy)?);
+        }
+    }
+    Some(query)
+}
+
+/// Takes the fences out of `statement`: those among the FROM items of a
+/// top-level SELECT directly, any others by walking it.
+fn take_fences(statement: &mut Statement, fences: &[Fence]) -> Vec<(Fence, Box<Query>)> {
+    let mut taker = Taker {
+        fences,
+        taken: Vec::with_capacity(fences.len()),
+    };
+    if fences.is_empty() {
+        return taker.taken;
+    }
+    if let Statement::Query(query) = statement {
+        if let SetExpr::Select(select) = query.body.as_mut() {
+            for from in &mut select.from {
+                taker.take(&mut from.relation);
+                for join in &mut from.joins {
+                    taker.take(&mut join.relation);
+                }
+            }
+        }
+    }
+    if taker.taken.len() < fences.len() {
+        let _ = statement.visit(&mut taker);
+    }
+    taker.taken
+}
+
+struct Taker<'a> {
+    fences: &'a [Fence],
+    taken: Vec<(Fence, Box<Query>)>,
+}
+
+impl Taker<'_> {
+    /// Takes the subquery of `factor` if it is a fence, leaving an empty
+    /// table reference in its place (nothing below it is walked).
+    fn take(&mut self, factor: &mut TableFactor) {
+        let TableFactor::Derived { subquery, .. } = factor else {
+            return;
+        };
+        let Some(fence) = self
+            .fences
+            .iter()
+            .find(|f| std::ptr::eq(f.query, &**subquery))
+        else {
+            return;
+        };
+        if let TableFactor::Derived { subquery, .. } = std::mem::replace(factor, placeholder()) {
+            self.taken.push((*fence, subquery));
+        }
+    }
+}
+
+impl VisitorMut for Taker<'_> {
+    type Break = ();
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        self.take(factor);
+        ControlFlow::Continue(())
+    }
+}
+
+/// A table factor that allocates nothing.
+fn placeholder() -> TableFactor {
+    TableFactor::Table {
+        name: ObjectName(Vec::new()),
+        alias: None,
+        args: None,
+        with_hints: Vec::new(),
+        version: None,
+        with_ordinality: false,
+        partitions: Vec::new(),
+        json_path: None,
+        sample: None,
+        index_directives: Vec::new(),
+        inheritance: None,
+    }
+}
