@@ -114,26 +114,36 @@ impl QueryRewriter<'_> {
         kind: StatementKind,
         reads: bool,
     ) -> Result<Option<Expr>, RewriteError> {
-        // A condition that specialises to the same SQL as one already taken
-        // (the restrictive tenant rule of `for all`, met as UPDATE `using`
-        // and again as SELECT `using` for read access) is left out: `p AND
-        // p` is `p`, errors included.
-        let mut taken: Vec<String> = Vec::new();
+        // A condition whose conjuncts, as specialised SQL, are all among
+        // another's is implied by it (the restrictive tenant rule of `for
+        // all`, met as UPDATE `using` and again as SELECT `using` for read
+        // access): `p AND q` is `p` when `p` implies `q`, errors included,
+        // since `q` then only reads what `p` read. The later of two equal
+        // ones is left out.
+        let hiding: Vec<TExpr> = conditions(self.set, target.index, kind, reads)
+            .into_iter()
+            .filter(|c| c.image == RowImage::Existing && c.on_fail == OnFail::Hide)
+            .map(|c| c.combined.expr)
+            .collect();
+        let parts: Vec<Option<Vec<String>>> = hiding
+            .iter()
+            .map(|expr| match self.emit_condition(target, expr) {
+                Ok(Some(sql)) => {
+                    let mut parts = Vec::new();
+                    conjuncts(&sql, &mut parts);
+                    Some(parts)
+                }
+                _ => None,
+            })
+            .collect();
         let mut predicate: Option<TExpr> = None;
-        for condition in conditions(self.set, target.index, kind, reads) {
-            if condition.image != RowImage::Existing || condition.on_fail != OnFail::Hide {
+        for (i, expr) in hiding.into_iter().enumerate() {
+            if implied(&parts, i) {
                 continue;
             }
-            if let Ok(Some(sql)) = self.emit_condition(target, &condition.combined.expr) {
-                let sql = sql.to_string();
-                if taken.contains(&sql) {
-                    continue;
-                }
-                taken.push(sql);
-            }
             predicate = Some(match predicate {
-                None => condition.combined.expr,
-                Some(acc) => and(acc, condition.combined.expr),
+                None => expr,
+                Some(acc) => and(acc, expr),
             });
         }
         match predicate {
@@ -173,15 +183,30 @@ impl QueryRewriter<'_> {
         reads: bool,
         image: RowImage,
     ) -> Result<(Vec<SelectItem>, Vec<AppendedCheck>), RewriteError> {
-        let mut items = Vec::new();
-        let mut checks = Vec::new();
+        let mut emitted = Vec::new();
         for condition in conditions(self.set, target.index, kind, reads) {
             if condition.image != image || condition.on_fail != OnFail::Error {
                 continue;
             }
-            let Some(expr) = self.emit_condition(target, &condition.combined.expr)? else {
+            if let Some(expr) = self.emit_condition(target, &condition.combined.expr)? {
+                let mut parts = Vec::new();
+                conjuncts(&expr, &mut parts);
+                emitted.push((condition, expr, Some(parts)));
+            }
+        }
+        // A check implied by another (the SELECT `using` on the updated row,
+        // `tenant_id = 't'`, within the UPDATE `check`) is left out: both
+        // fail with the same 42501, and PostgreSQL stops at the first.
+        let parts: Vec<Option<Vec<String>>> = emitted
+            .iter_mut()
+            .map(|(_, _, parts)| parts.take())
+            .collect();
+        let mut items = Vec::new();
+        let mut checks = Vec::new();
+        for (i, (condition, expr, _)) in emitted.into_iter().enumerate() {
+            if implied(&parts, i) {
                 continue;
-            };
+            }
             let alias = format!("rampart_check_{}", checks.len());
             let description = describe(&condition, &target.name);
             let expr = match self.dialect {
@@ -278,6 +303,38 @@ fn describe(condition: &Condition, table: &str) -> String {
         "{} {clause} on the {image} row of `{table}`",
         condition.command.keyword().to_uppercase()
     )
+}
+
+/// Whether condition `i`, as the top-level conjuncts of its SQL (`None`
+/// when unknown), is implied by another: each of its conjuncts is one of
+/// the other's, which has more, or as many and comes first.
+fn implied(parts: &[Option<Vec<String>>], i: usize) -> bool {
+    let Some(Some(mine)) = parts.get(i) else {
+        return false;
+    };
+    parts.iter().enumerate().any(|(j, theirs)| {
+        theirs.as_ref().is_some_and(|theirs| {
+            j != i
+                && mine.iter().all(|p| theirs.contains(p))
+                && (j < i || theirs.iter().any(|p| !mine.contains(p)))
+        })
+    })
+}
+
+/// The top-level `AND` operands of `expr` (through parentheses), as SQL.
+fn conjuncts(expr: &Expr, out: &mut Vec<String>) {
+    match expr {
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
+            conjuncts(left, out);
+            conjuncts(right, out);
+        }
+        Expr::Nested(inner) => conjuncts(inner, out),
+        other => out.push(other.to_string()),
+    }
 }
 
 /// `policy AND (CASE WHEN policy THEN (user) END)`: the user's condition only
