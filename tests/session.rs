@@ -414,3 +414,28 @@ fn bad_urls_are_clear_errors() {
         assert!(error.to_string().contains(words), "{url}: {error}");
     }
 }
+
+#[test]
+fn sqlite_column_names_follow_a_schema_change() {
+    let mut backend = open("sqlite::memory:").unwrap();
+    backend
+        .batch("CREATE TABLE t (a INTEGER); INSERT INTO t VALUES (1)")
+        .unwrap();
+    for _ in 0..3 {
+        let raw = backend.run("SELECT * FROM t", true).unwrap();
+        assert_eq!(raw.columns.as_ref(), ["a"]);
+    }
+    backend
+        .batch("ALTER TABLE t ADD COLUMN b TEXT DEFAULT 'x'")
+        .unwrap();
+    for _ in 0..3 {
+        let raw = backend.run("SELECT * FROM t", true).unwrap();
+        assert_eq!(raw.columns.as_ref(), ["a", "b"]);
+        assert_eq!(
+            raw.rows,
+            vec![vec![SqlValue::Int(1), SqlValue::Text("x".into())]]
+        );
+    }
+    let raw = backend.run("SELECT a AS c FROM t", true).unwrap();
+    assert_eq!(raw.columns.as_ref(), ["c"]);
+}

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use rusqlite::types::ValueRef;
-use rusqlite::{ffi, Connection, Statement};
+use rusqlite::{ffi, Connection, Statement, StatementStatus};
 
 use crate::error::DatabaseError;
 use crate::sql::Dialect;
@@ -25,6 +25,22 @@ pub struct SqliteBackend {
     /// The column names of the statements run last, most recent first,
     /// shared by their results.
     names: Vec<Arc<[String]>>,
+    /// The statement that returned rows last, so that running it again
+    /// need not read its column names back.
+    last: Option<LastStatement>,
+}
+
+/// A statement's SQL, its names, and the counters that tell it is the same
+/// prepared statement run once more since: SQLite's count of its runs one
+/// higher, its count of preparing it again (after a schema change, which
+/// can change its columns) the same. A statement prepared afresh (fallen
+/// out of the statement cache) starts its runs from one, so it never
+/// passes for the old one.
+struct LastStatement {
+    sql: String,
+    runs: i32,
+    reprepares: i32,
+    names: Arc<[String]>,
 }
 
 impl SqliteBackend {
@@ -50,6 +66,7 @@ impl SqliteBackend {
         Ok(SqliteBackend {
             conn,
             names: Vec::with_capacity(NAME_SETS),
+            last: None,
         })
     }
 }
@@ -85,8 +102,30 @@ impl Backend for SqliteBackend {
             rows.push(values);
         }
         drop(cursor);
+        let runs = stmt.get_status(StatementStatus::Run);
+        let reprepares = stmt.get_status(StatementStatus::RePrepare);
+        let columns = match &mut self.last {
+            Some(last)
+                if last.runs.checked_add(1) == Some(runs)
+                    && last.reprepares == reprepares
+                    && last.sql == sql =>
+            {
+                last.runs = runs;
+                Arc::clone(&last.names)
+            }
+            _ => {
+                let names = column_names(&mut self.names, &stmt);
+                self.last = Some(LastStatement {
+                    sql: sql.to_string(),
+                    runs,
+                    reprepares,
+                    names: Arc::clone(&names),
+                });
+                names
+            }
+        };
         Ok(RawResult {
-            columns: column_names(&mut self.names, &stmt),
+            columns,
             affected: u64::try_from(rows.len()).unwrap_or(u64::MAX),
             rows,
         })
