@@ -122,19 +122,31 @@ pub fn policy_text(rng: &mut Rng) -> String {
 }
 
 fn policy(rng: &mut Rng, table: usize, n: usize, cols: &[Col]) -> String {
+    policy_with(rng, table, n, 35, |rng| bool_expr(rng, cols, 3))
+}
+
+/// A random policy `p{n}` on `t{table}`: restrictive or not, for random
+/// commands, `to` random roles with a chance of `roles_chance` percent, and
+/// `using` / `check` clauses where the commands take them, each a
+/// `condition`.
+pub fn policy_with(
+    rng: &mut Rng,
+    table: usize,
+    n: usize,
+    roles_chance: usize,
+    mut condition: impl FnMut(&mut Rng) -> String,
+) -> String {
+    const COMMANDS: [&str; 4] = ["select", "insert", "update", "delete"];
     let mut text = format!("policy p{n} on t{table}");
     if rng.chance(35) {
         text.push_str(" as restrictive");
     }
     let commands: Vec<&str> = if rng.chance(30) {
-        vec!["select", "insert", "update", "delete"]
+        COMMANDS.to_vec()
     } else {
-        let chosen: Vec<&str> = ["select", "insert", "update", "delete"]
-            .into_iter()
-            .filter(|_| rng.chance(40))
-            .collect();
+        let chosen: Vec<&str> = COMMANDS.into_iter().filter(|_| rng.chance(40)).collect();
         if chosen.is_empty() {
-            vec![*rng.pick(&["select", "insert", "update", "delete"])]
+            vec![*rng.pick(&COMMANDS)]
         } else {
             chosen
         }
@@ -144,7 +156,7 @@ fn policy(rng: &mut Rng, table: usize, n: usize, cols: &[Col]) -> String {
     } else if commands.len() < 4 || rng.chance(50) {
         text.push_str(&format!(" for {}", commands.join(", ")));
     }
-    if rng.chance(35) {
+    if rng.chance(roles_chance) {
         let roles: Vec<&str> = ROLES[..3]
             .iter()
             .copied()
@@ -160,10 +172,10 @@ fn policy(rng: &mut Rng, table: usize, n: usize, cols: &[Col]) -> String {
     let reads = commands.iter().any(|c| *c != "insert");
     let writes = commands.iter().any(|c| *c == "insert" || *c == "update");
     if reads && rng.chance(90) {
-        text.push_str(&format!("\n  using {}", bool_expr(rng, cols, 3)));
+        text.push_str(&format!("\n  using {}", condition(rng)));
     }
     if writes && rng.chance(if reads { 50 } else { 90 }) {
-        text.push_str(&format!("\n  check {}", bool_expr(rng, cols, 3)));
+        text.push_str(&format!("\n  check {}", condition(rng)));
     }
     text.push_str(";\n");
     text

@@ -7,9 +7,7 @@
 
 use rampart::lang::model::Ty;
 
-use crate::random_sets::{bool_expr, text_literal, Col, Rng, ROLES, TEXTS};
-
-const COMMANDS: [&str; 4] = ["select", "insert", "update", "delete"];
+use crate::random_sets::{bool_expr, policy_with, text_literal, Col, Rng, TEXTS};
 
 fn col(name: &str, ty: Ty, nullable: bool) -> Col {
     Col {
@@ -73,48 +71,7 @@ pub fn policy_text(rng: &mut Rng) -> String {
 }
 
 fn policy(rng: &mut Rng, table: usize, n: usize, cols: &[Col], other: Option<&Vec<Col>>) -> String {
-    let mut text = format!("policy p{n} on t{table}");
-    if rng.chance(35) {
-        text.push_str(" as restrictive");
-    }
-    let commands: Vec<&str> = if rng.chance(30) {
-        COMMANDS.to_vec()
-    } else {
-        let chosen: Vec<&str> = COMMANDS.into_iter().filter(|_| rng.chance(40)).collect();
-        if chosen.is_empty() {
-            vec![*rng.pick(&COMMANDS)]
-        } else {
-            chosen
-        }
-    };
-    if commands.len() == 4 && rng.chance(50) {
-        text.push_str(" for all");
-    } else if commands.len() < 4 || rng.chance(50) {
-        text.push_str(&format!(" for {}", commands.join(", ")));
-    }
-    if rng.chance(30) {
-        let roles: Vec<&str> = ROLES[..3]
-            .iter()
-            .copied()
-            .filter(|_| rng.chance(50))
-            .collect();
-        let roles = if roles.is_empty() {
-            vec![*rng.pick(&ROLES[..3])]
-        } else {
-            roles
-        };
-        text.push_str(&format!(" to {}", roles.join(", ")));
-    }
-    let reads = commands.iter().any(|c| *c != "insert");
-    let writes = commands.iter().any(|c| *c == "insert" || *c == "update");
-    if reads && rng.chance(90) {
-        text.push_str(&format!("\n  using {}", condition(rng, cols, other)));
-    }
-    if writes && rng.chance(if reads { 50 } else { 90 }) {
-        text.push_str(&format!("\n  check {}", condition(rng, cols, other)));
-    }
-    text.push_str(";\n");
-    text
+    policy_with(rng, table, n, 30, |rng| condition(rng, cols, other))
 }
 
 /// A policy condition: `bool_expr`, a tenant / owner / `exists` condition,
