@@ -13,42 +13,16 @@
     clippy::indexing_slicing
 )]
 
+#[path = "rewrite/cases.rs"]
+mod cases;
+
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use rampart::sql::rewrite::{rewrite, RewriteOptions};
 use rampart::{Context, Dialect, Engine};
-use sqlparser::dialect::PostgreSqlDialect;
-use sqlparser::parser::Parser;
 
-const CONTEXT: &str = r#"{"tenant": {"id": "acme", "plan": "pro"},
-    "request": {"user": "bob", "roles": ["member"]}}"#;
-
-const CASES: [(&str, &str); 3] = [
-    (
-        "simple",
-        "SELECT id, amount FROM orders WHERE status = 'open'",
-    ),
-    (
-        "join",
-        "SELECT u.name, p.name, m.org_id FROM users u \
-         JOIN memberships m ON m.user_id = u.id \
-         JOIN projects p ON p.org_id = m.org_id WHERE u.email LIKE '%@acme.test'",
-    ),
-    (
-        "update",
-        "UPDATE orders SET amount = amount + 1 WHERE status = 'open' RETURNING id, amount",
-    ),
-];
-
-fn parse_print(sql: &str) -> String {
-    let statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap();
-    statements
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(";\n")
-}
+use cases::{parse_print, CASES, CONTEXT};
 
 fn bench(c: &mut Criterion) {
     let engine = Engine::load(concat!(env!("CARGO_MANIFEST_DIR"), "/policies/saas")).unwrap();

@@ -9,6 +9,9 @@
     clippy::indexing_slicing
 )]
 
+#[path = "../benches/rewrite/cases.rs"]
+mod cases;
+
 use std::hint::black_box;
 
 use rampart::sql::rewrite::RewriteOptions;
@@ -16,34 +19,7 @@ use rampart::{Context, Dialect, Engine};
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 
-const CONTEXT: &str = r#"{"tenant": {"id": "acme", "plan": "pro"},
-    "request": {"user": "bob", "roles": ["member"]}}"#;
-
-const CASES: [(&str, &str); 3] = [
-    (
-        "simple",
-        "SELECT id, amount FROM orders WHERE status = 'open'",
-    ),
-    (
-        "join",
-        "SELECT u.name, p.name, m.org_id FROM users u \
-         JOIN memberships m ON m.user_id = u.id \
-         JOIN projects p ON p.org_id = m.org_id WHERE u.email LIKE '%@acme.test'",
-    ),
-    (
-        "update",
-        "UPDATE orders SET amount = amount + 1 WHERE status = 'open' RETURNING id, amount",
-    ),
-];
-
-fn parse_print(sql: &str) -> String {
-    let statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap();
-    statements
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(";\n")
-}
+use cases::{parse_print, CASES, CONTEXT};
 
 /// `rewrite_count <full|parse_print|show> <simple|join|update> [N]`
 fn main() {
