@@ -1,14 +1,25 @@
 //! Native PostgreSQL DDL for a policy set: `ENABLE` / `FORCE ROW LEVEL
-//! SECURITY` and one `CREATE POLICY` per policy and command, with context
-//! read from `rampart.*` settings and roles folded into the expressions.
+//! SECURITY`, each restrictive policy as its own `CREATE POLICY` (one per
+//! command it lists), and for each command one permissive `CREATE POLICY`
+//! that ORs the table's permissive policies for it in the order they are
+//! written, with context read from `rampart.*` settings and roles folded into
+//! the expressions.
+//!
+//! PostgreSQL ORs the permissive policies of a command itself, so one policy
+//! per command means the same as one per `.policy` policy; it is what a
+//! careful team writes by hand, and it plans faster (fewer policies to
+//! expand) and evaluates the terms in the order the author wrote them, the
+//! order of the interpreter and the rewriter, rather than by descending
+//! policy name.
 
 use std::fmt::Write;
 
-use sqlparser::ast::Ident;
+use sqlparser::ast::{Ident, ObjectName};
 
 use crate::lang::model::{Policy, PolicySet, TExpr, TExprKind, Value};
 use crate::lang::Command;
 use crate::policy::combine::{and, not, or, role_guard};
+use crate::policy::simplify::can_fail;
 
 use super::emit::{ContextSource, Emitter, Scope};
 use super::template::object_name;
@@ -31,14 +42,20 @@ pub fn emit_postgres(set: &PolicySet) -> Result<String, EmitError> {
             qualifier.push(schema.clone());
         }
         qualifier.push(table.name.name.clone());
-        let scope = Scope::new(index, qualifier);
-        for policy in &table.policies {
+        let target = Target {
+            emitter: &emitter,
+            set,
+            table: &name,
+            table_name: &table.name.name,
+            scope: Scope::new(index, qualifier),
+        };
+        for policy in table.policies.iter().filter(|p| !p.permissive) {
             for command in commands_of(policy) {
-                out.push_str(&create_policy(
-                    &emitter, set, &name, policy, command, &scope,
-                )?);
+                out.push_str(&target.restrictive(policy, command)?);
             }
         }
+        let permissive: Vec<&Policy> = table.policies.iter().filter(|p| p.permissive).collect();
+        out.push_str(&target.permissive(&permissive)?);
         out.push('\n');
     }
     Ok(out)
@@ -53,62 +70,226 @@ fn commands_of(policy: &Policy) -> Vec<Option<Command>> {
     }
 }
 
-fn create_policy(
-    emitter: &Emitter<'_>,
-    set: &PolicySet,
-    table: &sqlparser::ast::ObjectName,
-    policy: &Policy,
-    command: Option<Command>,
-    scope: &Scope,
-) -> Result<String, EmitError> {
-    let name = match (command, policy.commands.len()) {
-        (Some(c), n) if n > 1 => format!("{}__{}", policy.name, c.keyword()),
-        _ => policy.name.clone(),
-    };
-    let mut out = format!(
-        "CREATE POLICY {} ON {table} AS {} FOR {} TO PUBLIC",
-        Ident::with_quote('"', name.as_str()),
-        if policy.permissive {
-            "PERMISSIVE"
-        } else {
-            "RESTRICTIVE"
-        },
-        command.map_or("ALL".to_string(), |c| c.keyword().to_uppercase()),
-    );
-    let guard = role_guard(set, policy);
-    // `g and true` is `g` and `not g or true` is `true`, nulls included.
-    let guarded = |e: &TExpr| -> TExpr {
-        match &guard {
-            None => e.clone(),
-            Some(_) if e.kind == TExprKind::Literal(Value::Bool(true)) && !policy.permissive => {
-                e.clone()
+/// What every policy of one table is emitted with.
+struct Target<'a> {
+    emitter: &'a Emitter<'a>,
+    set: &'a PolicySet,
+    table: &'a ObjectName,
+    /// The table's own name, unquoted, for merged policies' names.
+    table_name: &'a str,
+    scope: Scope,
+}
+
+/// The clauses of one emitted policy, still as typed expressions.
+#[derive(Default)]
+struct Clauses {
+    using: Option<TExpr>,
+    check: Option<TExpr>,
+}
+
+impl Target<'_> {
+    /// `CREATE POLICY` for one restrictive policy and command (`None`: all).
+    fn restrictive(&self, policy: &Policy, command: Option<Command>) -> Result<String, EmitError> {
+        let name = match (command, policy.commands.len()) {
+            (Some(c), n) if n > 1 => format!("{}__{}", policy.name, c.keyword()),
+            _ => policy.name.clone(),
+        };
+        let guard = role_guard(self.set, policy);
+        // A restrictive policy limited to roles binds only those roles:
+        // `not g or e`, and `not g or true` is `true`, nulls included.
+        let guarded = |e: &TExpr| -> TExpr {
+            match &guard {
+                Some(g) if !is_true(e) => or(not(g.clone()), e.clone()),
+                _ => e.clone(),
             }
-            Some(g) if e.kind == TExprKind::Literal(Value::Bool(true)) => g.clone(),
-            Some(g) if policy.permissive => and(g.clone(), e.clone()),
-            Some(g) => or(not(g.clone()), e.clone()),
+        };
+        let takes_using = command != Some(Command::Insert);
+        let takes_check = !matches!(command, Some(Command::Select | Command::Delete));
+        let mut clauses = Clauses::default();
+        if takes_using {
+            clauses.using = policy.using.as_ref().map(guarded);
         }
+        if takes_check {
+            clauses.check = match (&policy.check, command) {
+                (Some(check), _) => Some(guarded(check)),
+                // An insert-only policy split from a list keeps the list's
+                // `using` as its check, as PostgreSQL would for the combined
+                // policy.
+                (None, Some(Command::Insert)) => policy.using.as_ref().map(guarded),
+                (None, _) => None,
+            };
+        }
+        self.create(&name, "RESTRICTIVE", command, &clauses, None)
+    }
+
+    /// The permissive policies of the table, one `CREATE POLICY` per
+    /// command that any of them meets: the OR of their terms in the order
+    /// written (each a policy's clause, guarded by its roles). A command
+    /// none of them meets gets none (PostgreSQL's default deny).
+    ///
+    /// Where a single `for all` policy is the only one for every command it
+    /// stays one `FOR ALL` policy under its name; where a single policy is
+    /// the only one for a command it keeps its name (with `__<command>` when
+    /// it lists several); several are merged under `<table>__<command>`,
+    /// with a comment naming them.
+    fn permissive(&self, policies: &[&Policy]) -> Result<String, EmitError> {
+        if let [only] = policies {
+            if only.commands.len() == Command::ALL.len() {
+                let clauses = Clauses {
+                    using: only.using.as_ref().map(|e| self.permissive_term(only, e)),
+                    check: only.check.as_ref().map(|e| self.permissive_term(only, e)),
+                };
+                return self.create(&only.name, "PERMISSIVE", None, &clauses, None);
+            }
+        }
+        let mut out = String::new();
+        for command in Command::ALL {
+            let meeting: Vec<&Policy> = policies
+                .iter()
+                .copied()
+                .filter(|p| p.applies_to(command))
+                .collect();
+            let name = match meeting.as_slice() {
+                [] => continue,
+                [only] if only.commands.len() == 1 => only.name.clone(),
+                [only] => format!("{}__{}", only.name, command.keyword()),
+                _ => self.merged_name(policies, command),
+            };
+            let (mut using, mut check) = (Vec::new(), Vec::new());
+            for policy in &meeting {
+                let (u, c) = self.terms(policy, command);
+                using.extend(u);
+                check.extend(c);
+            }
+            let clauses = Clauses {
+                using: any_of(using),
+                check: any_of(check),
+            };
+            if clauses.using.is_none() && clauses.check.is_none() {
+                // Nothing to OR: the same as no policy, default deny.
+                continue;
+            }
+            let comment = (meeting.len() > 1).then(|| {
+                let names: Vec<String> = meeting
+                    .iter()
+                    .map(|p| Ident::with_quote('"', p.name.as_str()).to_string())
+                    .collect();
+                format!(
+                    "-- {} on {}: {}\n",
+                    command.keyword(),
+                    self.table,
+                    names.join(" or ")
+                )
+            });
+            out.push_str(&self.create(
+                &name,
+                "PERMISSIVE",
+                Some(command),
+                &clauses,
+                comment.as_deref(),
+            )?);
+        }
+        Ok(out)
+    }
+
+    /// One permissive policy's `using` and `check` terms for `command`, as
+    /// PostgreSQL takes them: `using` for every command but INSERT; for
+    /// INSERT and UPDATE the `check`, or the `using` where it has none.
+    fn terms(&self, policy: &Policy, command: Command) -> (Option<TExpr>, Option<TExpr>) {
+        let term = |e: &TExpr| self.permissive_term(policy, e);
+        let using = match command {
+            Command::Insert => None,
+            _ => policy.using.as_ref().map(term),
+        };
+        let check = match command {
+            Command::Insert | Command::Update => {
+                policy.check.as_ref().or(policy.using.as_ref()).map(term)
+            }
+            Command::Select | Command::Delete => None,
+        };
+        (using, check)
+    }
+
+    /// A permissive policy's clause guarded by its roles: `g and e`, and
+    /// `g and true` is `g`.
+    fn permissive_term(&self, policy: &Policy, e: &TExpr) -> TExpr {
+        match role_guard(self.set, policy) {
+            None => e.clone(),
+            Some(g) if is_true(e) => g,
+            Some(g) => and(g, e.clone()),
+        }
+    }
+
+    /// `<table>__<command>`, made unique among the table's policy names.
+    fn merged_name(&self, policies: &[&Policy], command: Command) -> String {
+        let mut name = format!("{}__{}", self.table_name, command.keyword());
+        while policies.iter().any(|p| p.name == name) {
+            name.push('_');
+        }
+        name
+    }
+
+    /// The `CREATE POLICY` statement, with an optional comment before it.
+    fn create(
+        &self,
+        name: &str,
+        kind: &str,
+        command: Option<Command>,
+        clauses: &Clauses,
+        comment: Option<&str>,
+    ) -> Result<String, EmitError> {
+        let mut out = comment.unwrap_or_default().to_string();
+        let _ = write!(
+            out,
+            "CREATE POLICY {} ON {} AS {kind} FOR {} TO PUBLIC",
+            Ident::with_quote('"', name),
+            self.table,
+            command.map_or("ALL".to_string(), |c| c.keyword().to_uppercase()),
+        );
+        if let Some(using) = &clauses.using {
+            let _ = write!(
+                out,
+                "\n  USING ({})",
+                self.emitter.expr(using, &self.scope)?
+            );
+        }
+        if let Some(check) = &clauses.check {
+            let _ = write!(
+                out,
+                "\n  WITH CHECK ({})",
+                self.emitter.expr(check, &self.scope)?
+            );
+        }
+        out.push_str(";\n");
+        Ok(out)
+    }
+}
+
+/// The OR of `terms`, cheapest first where that cannot change the answer.
+///
+/// PostgreSQL evaluates an OR left to right and stops at the first true term,
+/// so where no term can raise an error (`can_fail`) their order changes only
+/// the time taken: terms reading no column (a role test, an init plan run
+/// once per statement) go first, then those reading the row, then those with
+/// `exists`. Where some term can fail, the order written is kept, as the
+/// interpreter and the rewriter evaluate it.
+fn any_of(mut terms: Vec<TExpr>) -> Option<TExpr> {
+    if !terms.iter().any(can_fail) {
+        terms.sort_by_key(cost);
+    }
+    terms.into_iter().reduce(or)
+}
+
+/// 0: reads no column of any table; 1: reads the row; 2: runs a subquery.
+fn cost(e: &TExpr) -> u8 {
+    let here = match &e.kind {
+        TExprKind::Exists { .. } => 2,
+        TExprKind::Column(_) | TExprKind::ExistsColumn { .. } => 1,
+        _ => 0,
     };
-    let takes_using = command != Some(Command::Insert);
-    let takes_check = !matches!(command, Some(Command::Select | Command::Delete));
-    if let (true, Some(using)) = (takes_using, &policy.using) {
-        let _ = write!(out, "\n  USING ({})", emitter.expr(&guarded(using), scope)?);
-    }
-    if let (true, Some(check)) = (takes_check, &policy.check) {
-        let _ = write!(
-            out,
-            "\n  WITH CHECK ({})",
-            emitter.expr(&guarded(check), scope)?
-        );
-    } else if let (true, Some(Command::Insert), Some(using)) = (takes_check, command, &policy.using)
-    {
-        // An insert-only policy split from a list keeps the list's `using` as its check,
-        // as PostgreSQL would for the combined policy.
-        let _ = write!(
-            out,
-            "\n  WITH CHECK ({})",
-            emitter.expr(&guarded(using), scope)?
-        );
-    }
-    out.push_str(";\n");
-    Ok(out)
+    e.kind.children().into_iter().map(cost).fold(here, u8::max)
+}
+
+fn is_true(e: &TExpr) -> bool {
+    e.kind == TExprKind::Literal(Value::Bool(true))
 }

@@ -261,8 +261,18 @@ impl<'a> Emitter<'a> {
             return Ok(short_circuit(op, left, right));
         }
         let sql_op = match op {
-            BinaryOp::Or => BinaryOperator::Or,
-            BinaryOp::And => BinaryOperator::And,
+            BinaryOp::Or | BinaryOp::And => {
+                let op = if op == BinaryOp::Or {
+                    BinaryOperator::Or
+                } else {
+                    BinaryOperator::And
+                };
+                return Ok(sql::Expr::Nested(Box::new(sql::Expr::BinaryOp {
+                    left: Box::new(logic_operand(left, &op)),
+                    right: Box::new(logic_operand(right, &op)),
+                    op,
+                })));
+            }
             BinaryOp::Eq => BinaryOperator::Eq,
             BinaryOp::Ne => BinaryOperator::NotEq,
             BinaryOp::Lt => BinaryOperator::Lt,
@@ -540,4 +550,32 @@ fn in_list(x: sql::Expr, list: Vec<sql::Expr>, negated: bool) -> sql::Expr {
         negated,
         global: false,
     }))
+}
+
+/// An operand of `AND` / `OR` without parentheses it does not need: a
+/// comparison binds tighter than both in PostgreSQL and SQLite, and a chain
+/// of one of them means the same however it is grouped (both evaluate the
+/// operands left to right). Shorter text for the database to parse and for
+/// the rewriter to print.
+fn logic_operand(operand: sql::Expr, op: &BinaryOperator) -> sql::Expr {
+    match operand {
+        sql::Expr::Nested(inner)
+            if matches!(
+                &*inner,
+                sql::Expr::BinaryOp { op: inner_op, .. }
+                    if inner_op == op || matches!(
+                        inner_op,
+                        BinaryOperator::Eq
+                            | BinaryOperator::NotEq
+                            | BinaryOperator::Lt
+                            | BinaryOperator::LtEq
+                            | BinaryOperator::Gt
+                            | BinaryOperator::GtEq
+                    )
+            ) =>
+        {
+            *inner
+        }
+        other => other,
+    }
 }
