@@ -25,6 +25,11 @@ pub(super) struct Lent {
     pub hiding: Option<HidingKey>,
     pub hiding_and_ed: bool,
     pub checks: Option<(ChecksKey, usize)>,
+    /// The policies of the flat tables AND-ed into a top-level SELECT's
+    /// `WHERE` (`flat.rs`), in order, and whether the user's condition
+    /// follows them.
+    pub flat: Vec<HidingKey>,
+    pub flat_and_ed: bool,
 }
 
 /// Takes what `statement` borrowed out of it (it is only dropped after)
@@ -64,6 +69,12 @@ pub(super) fn give_back(cache: &PolicyCache, statement: &mut Statement, lent: Le
         cache.give_back_read((fence.table, fence.locked), query, |query, made| {
             restore_read(query, made, moved_in)
         });
+    } // Last: it takes the `WHERE`, and fences in the user's part of it
+      // were given back above.
+    if !lent.flat.is_empty() {
+        if let Statement::Query(query) = statement {
+            super::flat::give_back_flat(cache, query, &lent);
+        }
     }
 }
 

@@ -45,6 +45,11 @@ pub struct QueryRewriter<'a> {
     pub(super) write_with: Vec<String>,
     /// The kept write-target parts borrowed (fences are in `all_fences`).
     pub(super) lent: Lent,
+    /// The statement's table references kept in place (`flat.rs`).
+    pub(super) flat: Vec<super::flat::FlatTable>,
+    /// Set while `flat.rs` judges a statement not yet rewritten: every
+    /// declared table counts as a known FROM item.
+    pub(super) judging_plain: bool,
 }
 
 impl<'a> QueryRewriter<'a> {
@@ -68,6 +73,8 @@ impl<'a> QueryRewriter<'a> {
             row_images: false,
             row_check: &Interpreted,
             lent: Lent::default(),
+            flat: Vec::new(),
+            judging_plain: false,
         }
     }
 }
@@ -249,7 +256,7 @@ impl VisitorMut for QueryRewriter<'_> {
     }
 
     fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<RewriteError> {
-        if self.frames.len() == 1 {
+        if self.frames.len() == 1 && !self.all_fences.is_empty() {
             // The statement's own query: everything below is rewritten.
             self.unfence(query);
         }
@@ -307,7 +314,7 @@ impl VisitorMut for QueryRewriter<'_> {
     }
 
     fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<RewriteError> {
-        if matches!(factor, TableFactor::Table { .. }) {
+        if matches!(factor, TableFactor::Table { .. }) && !self.is_flat(factor) {
             return into_flow(self.rewrite_table_reference(factor));
         }
         ControlFlow::Continue(())

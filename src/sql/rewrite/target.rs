@@ -66,6 +66,18 @@ impl QueryRewriter<'_> {
                 (q, fold_declared(&table.name.name, self.dialect))
             }
         };
+        // The policies' `exists` subqueries name their tables `rampart_e<n>`:
+        // a target of that name would be captured inside them, its columns
+        // read from the subquery's own table instead.
+        if reference.starts_with("rampart_") {
+            return Err(RewriteError::Unsupported {
+                construct: format!(
+                    "the name `{reference}` for the written table `{}` (names starting \
+                     with `rampart_` are the rewriter's own)",
+                    table.name
+                ),
+            });
+        }
         Ok(Target {
             index,
             name: table.name.to_string(),
@@ -108,7 +120,7 @@ impl QueryRewriter<'_> {
         Ok(predicate)
     }
 
-    fn make_hiding_predicate(
+    pub(super) fn make_hiding_predicate(
         &self,
         target: &Target,
         kind: StatementKind,

@@ -172,8 +172,9 @@ fn level_is_leakproof(
         .all(|c| leakproof(c, &level, &mut Vec::new(), depth + 1))
 }
 
-/// A fence (by the address of its subquery) or an open declared table, with
-/// its reference name.
+/// A fence (by the address of its subquery), an open declared table or a
+/// flat one (`flat.rs`; while `judging_plain`, any declared table), with its
+/// reference name.
 fn known_item(
     rewriter: &QueryRewriter<'_>,
     fences: &[Fence],
@@ -199,7 +200,10 @@ fn known_item(
             let parts = idents(name)?;
             let folded: Vec<String> = parts.iter().map(|i| fold(i, rewriter.dialect)).collect();
             let table = resolve(rewriter.set, &folded, rewriter.dialect)?;
-            if !rewriter.set.tables.get(table)?.open {
+            let known = rewriter.set.tables.get(table)?.open
+                || rewriter.judging_plain
+                || rewriter.is_flat(relation);
+            if !known {
                 return None;
             }
             let reference = match alias {
@@ -210,6 +214,12 @@ fn known_item(
         }
         _ => None,
     }
+}
+
+/// Whether every condition of the top-level `select` (and of the subqueries
+/// in them) is leakproof and every FROM item a fence or a known table.
+pub(super) fn select_is_leakproof(rewriter: &QueryRewriter<'_>, select: &Select) -> bool {
+    level_is_leakproof(rewriter, &rewriter.all_fences, select, None, 0)
 }
 
 /// Takes the `OFFSET 0` off a FROM item that is a fence (without walking

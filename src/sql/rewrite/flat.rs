@@ -1,0 +1,244 @@
+//! The flat form of a top-level SELECT: where its FROM items are declared
+//! tables joined by inner joins only and every condition that could be
+//! evaluated beside a policy is leakproof (the rule of `unfence.rs`), each
+//! table keeps its place and its policy is AND-ed into the `WHERE`, ahead of
+//! the user's condition:
+//!
+//! ```sql
+//! SELECT id FROM orders o WHERE status = 'open'
+//! -- becomes
+//! SELECT id FROM orders o WHERE ("o"."owner" = 'bob' AND "o"."tenant_id" = 'acme') AND status = 'open'
+//! ```
+//!
+//! That is what the unfenced subquery form means — PostgreSQL and SQLite
+//! flatten `(SELECT * FROM t WHERE p) AS o` into the same — written the way
+//! a person would: the database plans it without pulling subqueries up, the
+//! statement is shorter to print, and no user condition has to be moved
+//! into a subquery. With an inner join a row of either side reaches the
+//! output only if it passes both the join and the `WHERE`, so where the
+//! policy sits among them changes nothing but the order, and the order is
+//! free because every condition is leakproof.
+//!
+//! Outer joins, `LATERAL`, derived tables, WITH, row locks and table
+//! functions keep the subquery form, as does a reference name starting
+//! with `rampart_` (the names the policies' `exists` subqueries give their
+//! tables).
+
+use sqlparser::ast::{
+    BinaryOperator, Expr, JoinConstraint, JoinOperator, Query, Select, SetExpr, TableFactor,
+};
+
+use crate::policy::combine::StatementKind;
+use crate::sql::emit::{needs_parens, nested};
+
+use super::error::RewriteError;
+use super::lend::Lent;
+use super::query::QueryRewriter;
+use super::target::Target;
+use super::tenant::{HidingKey, PolicyCache};
+use super::unfence::select_is_leakproof;
+
+/// A table reference kept in place, and how its policy names it.
+pub(super) struct FlatTable {
+    /// The `TableFactor` in the statement (it does not move while the
+    /// statement is rewritten).
+    pub factor: *const TableFactor,
+    pub target: Target,
+}
+
+/// The SELECT of a query without WITH, set operations or row locks.
+fn flat_select(query: &Query) -> Option<&Select> {
+    if query.with.is_some() || !query.locks.is_empty() {
+        return None;
+    }
+    match query.body.as_ref() {
+        SetExpr::Select(select) => Some(select),
+        _ => None,
+    }
+}
+
+/// Whether a join keeps the flat form: an inner or cross join.
+fn inner(operator: &JoinOperator) -> bool {
+    match operator {
+        JoinOperator::Join(c) | JoinOperator::Inner(c) | JoinOperator::CrossJoin(c) => matches!(
+            c,
+            JoinConstraint::On(_)
+                | JoinConstraint::Using(_)
+                | JoinConstraint::Natural
+                | JoinConstraint::None
+        ),
+        _ => false,
+    }
+}
+
+impl QueryRewriter<'_> {
+    /// The table references of `query` that keep their place, when the
+    /// statement's query can take the flat form; empty when it cannot.
+    /// Judged before anything is rewritten, so the tables are still plain.
+    pub(super) fn flat_tables(&mut self, query: &Query) -> Vec<FlatTable> {
+        let Some(select) = flat_select(query) else {
+            return Vec::new();
+        };
+        let mut relations = Vec::new();
+        for from in &select.from {
+            if !from.joins.iter().all(|j| inner(&j.join_operator)) {
+                return Vec::new();
+            }
+            relations.push(&from.relation);
+            relations.extend(from.joins.iter().map(|j| &j.relation));
+        }
+        let plain = relations.iter().all(|relation| {
+            matches!(
+                relation,
+                TableFactor::Table {
+                    alias,
+                    args: None,
+                    with_hints,
+                    version: None,
+                    with_ordinality: false,
+                    partitions,
+                    json_path: None,
+                    sample: None,
+                    index_directives,
+                    inheritance: None,
+                    ..
+                } if with_hints.is_empty()
+                    && partitions.is_empty()
+                    && index_directives.is_empty()
+                    && alias.as_ref().is_none_or(|a| a.columns.is_empty())
+            )
+        });
+        if !plain {
+            return Vec::new();
+        }
+        // The conditions are judged with every declared table, at any
+        // level, taken as a known FROM item (none is rewritten yet).
+        self.judging_plain = true;
+        let leakproof = select_is_leakproof(self, select);
+        self.judging_plain = false;
+        if !leakproof {
+            return Vec::new();
+        }
+        let mut tables = Vec::with_capacity(relations.len());
+        for relation in relations {
+            let TableFactor::Table { name, alias, .. } = relation else {
+                return Vec::new();
+            };
+            let Ok(target) = self.target(name, alias.as_ref().map(|a| &a.name)) else {
+                // Refused by the walk, with its own message.
+                return Vec::new();
+            };
+            if target.reference.starts_with("rampart_") {
+                return Vec::new();
+            }
+            if self.set.tables.get(target.index).is_some_and(|t| !t.open) {
+                tables.push(FlatTable {
+                    factor: relation,
+                    target,
+                });
+            }
+        }
+        tables
+    }
+
+    /// Whether `factor` is one of the statement's flat tables.
+    pub(super) fn is_flat(&self, factor: &TableFactor) -> bool {
+        self.flat.iter().any(|f| std::ptr::eq(f.factor, factor))
+    }
+
+    /// AND-s the flat tables' policies into the `WHERE` of the statement's
+    /// SELECT, in FROM order, ahead of the user's condition:
+    /// `p1 AND p2 AND (user)`. Each policy is made once per tenant and
+    /// reference name, and lent (`lend.rs` takes it back).
+    pub(super) fn add_flat_policies(&mut self, query: &mut Query) -> Result<(), RewriteError> {
+        let flat = std::mem::take(&mut self.flat);
+        let SetExpr::Select(select) = query.body.as_mut() else {
+            return Ok(());
+        };
+        let mut policies: Option<Expr> = None;
+        for table in &flat {
+            let target = &table.target;
+            let key: HidingKey = (
+                target.index,
+                target.qualifier.clone(),
+                StatementKind::Select,
+                true,
+            );
+            let Some(policy) = self.policy_cache.hiding(key.clone(), || {
+                self.make_hiding_predicate(target, StatementKind::Select, true)
+            })?
+            else {
+                continue;
+            };
+            self.lent.flat.push(key);
+            policies = Some(match policies {
+                None => nested(policy),
+                Some(acc) => and(acc, nested(policy)),
+            });
+        }
+        if let Some(policies) = policies {
+            self.lent.flat_and_ed = select.selection.is_some();
+            select.selection = Some(match select.selection.take() {
+                Some(user) => and(policies, loosest(user)),
+                None => policies,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The user's condition as the right side of `AND`: parenthesised only where
+/// it binds more loosely (`OR`, `XOR`); everything else binds at least as
+/// tightly as `AND` in PostgreSQL and SQLite.
+fn loosest(user: Expr) -> Expr {
+    match user {
+        e @ Expr::BinaryOp {
+            op: BinaryOperator::Or | BinaryOperator::Xor,
+            ..
+        } => Expr::Nested(Box::new(e)),
+        e => e,
+    }
+}
+
+fn and(left: Expr, right: Expr) -> Expr {
+    Expr::BinaryOp {
+        left: Box::new(left),
+        op: BinaryOperator::And,
+        right: Box::new(right),
+    }
+}
+
+/// Takes the flat tables' policies back out of the statement's `WHERE`
+/// (built by `add_flat_policies`) and gives each to `cache`.
+pub(super) fn give_back_flat(cache: &PolicyCache, query: &mut Query, lent: &Lent) {
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return;
+    };
+    let Some(mut rest) = select.selection.take() else {
+        return;
+    };
+    if lent.flat_and_ed {
+        let Expr::BinaryOp { left, .. } = rest else {
+            return;
+        };
+        rest = *left;
+    }
+    for (i, key) in lent.flat.iter().enumerate().rev() {
+        let policy = if i == 0 {
+            std::mem::replace(&mut rest, Expr::Value(sqlparser::ast::Value::Null.into()))
+        } else {
+            let Expr::BinaryOp { left, right, .. } = rest else {
+                return;
+            };
+            rest = *left;
+            *right
+        };
+        cache.give_back_hiding(key, policy, |found, master| {
+            match (found, needs_parens(master)) {
+                (Expr::Nested(inner), true) => Some(*inner),
+                (_, true) => None,
+                (found, false) => Some(found),
+            }
+        });
+    }
+}
