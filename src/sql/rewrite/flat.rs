@@ -43,7 +43,10 @@ pub(super) struct FlatTable {
     /// The `TableFactor` in the statement (it does not move while the
     /// statement is rewritten).
     pub factor: *const TableFactor,
-    pub target: Target,
+    /// The declared table (its index).
+    pub index: usize,
+    /// How the statement names it: its alias, or its declared name.
+    pub qualifier: Vec<String>,
 }
 
 /// The SELECT of a query without WITH, set operations or row locks.
@@ -124,17 +127,21 @@ impl QueryRewriter<'_> {
             let TableFactor::Table { name, alias, .. } = relation else {
                 return Vec::new();
             };
-            let Ok(target) = self.target(name, alias.as_ref().map(|a| &a.name)) else {
-                // Refused by the walk, with its own message.
+            let Ok((index, qualifier, reference)) =
+                self.target_parts(name, alias.as_ref().map(|a| &a.name))
+            else {
+                // Refused by the walk, with its own message, or a name of
+                // the rewriter's own (`rampart_…`): the subquery form.
                 return Vec::new();
             };
-            if target.reference.starts_with("rampart_") {
+            if reference.starts_with("rampart_") {
                 return Vec::new();
             }
-            if self.set.tables.get(target.index).is_some_and(|t| !t.open) {
+            if self.set.tables.get(index).is_some_and(|t| !t.open) {
                 tables.push(FlatTable {
                     factor: relation,
-                    target,
+                    index,
+                    qualifier,
                 });
             }
         }
@@ -156,18 +163,25 @@ impl QueryRewriter<'_> {
             return Ok(());
         };
         let mut policies: Option<Expr> = None;
-        for table in &flat {
-            let target = &table.target;
-            let key: HidingKey = (
-                target.index,
-                target.qualifier.clone(),
-                StatementKind::Select,
-                true,
-            );
-            let Some(policy) = self.policy_cache.hiding(key.clone(), || {
-                self.make_hiding_predicate(target, StatementKind::Select, true)
-            })?
-            else {
+        for FlatTable {
+            index, qualifier, ..
+        } in flat
+        {
+            let key: HidingKey = (index, qualifier, StatementKind::Select, true);
+            let made = self.policy_cache.hiding(&key, || {
+                let target = Target {
+                    index,
+                    name: self
+                        .set
+                        .tables
+                        .get(index)
+                        .map_or_else(String::new, |t| t.name.to_string()),
+                    qualifier: key.1.clone(),
+                    reference: String::new(),
+                };
+                self.make_hiding_predicate(&target, StatementKind::Select, true)
+            })?;
+            let Some(policy) = made else {
                 continue;
             };
             self.lent.flat.push(key);

@@ -40,6 +40,27 @@ impl QueryRewriter<'_> {
         name: &ObjectName,
         alias: Option<&Ident>,
     ) -> Result<Target, RewriteError> {
+        let (index, qualifier, reference) = self.target_parts(name, alias)?;
+        let name = self
+            .set
+            .tables
+            .get(index)
+            .map_or_else(String::new, |t| t.name.to_string());
+        Ok(Target {
+            index,
+            name,
+            qualifier,
+            reference,
+        })
+    }
+
+    /// [`Self::target`] without the declared name: the table's index, its
+    /// qualifier and its reference name.
+    pub(super) fn target_parts(
+        &self,
+        name: &ObjectName,
+        alias: Option<&Ident>,
+    ) -> Result<(usize, Vec<String>, String), RewriteError> {
         let parts = idents(name).ok_or_else(|| RewriteError::Unsupported {
             construct: format!("computed table name `{name}`"),
         })?;
@@ -78,12 +99,7 @@ impl QueryRewriter<'_> {
                 ),
             });
         }
-        Ok(Target {
-            index,
-            name: table.name.to_string(),
-            qualifier,
-            reference,
-        })
+        Ok((index, qualifier, reference))
     }
 
     /// Rewrites the user's own clauses of a write (other tables get their
@@ -111,9 +127,9 @@ impl QueryRewriter<'_> {
         reads: bool,
     ) -> Result<Option<Expr>, RewriteError> {
         let key = (target.index, target.qualifier.clone(), kind, reads);
-        let predicate = self.policy_cache.hiding(key.clone(), || {
-            self.make_hiding_predicate(target, kind, reads)
-        })?;
+        let predicate = self
+            .policy_cache
+            .hiding(&key, || self.make_hiding_predicate(target, kind, reads))?;
         if predicate.is_some() {
             self.lent.hiding = Some(key);
         }
@@ -176,9 +192,9 @@ impl QueryRewriter<'_> {
         first_index: usize,
     ) -> Result<(Vec<SelectItem>, Vec<AppendedCheck>), RewriteError> {
         let key = (target.index, target.qualifier.clone(), kind, reads, image);
-        let (items, mut checks) = self.policy_cache.checks(key.clone(), || {
-            self.make_check_columns(target, kind, reads, image)
-        })?;
+        let (items, mut checks) = self
+            .policy_cache
+            .checks(&key, || self.make_check_columns(target, kind, reads, image))?;
         if !items.is_empty() {
             self.lent.checks = Some((key, items.len()));
         }

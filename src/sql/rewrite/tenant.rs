@@ -9,6 +9,8 @@
 //! borrow copies and give them back (`lend.rs`). `max_rows` is resolved once.
 
 use std::collections::HashMap;
+
+use foldhash::fast::RandomState;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -44,7 +46,9 @@ struct Kept<T, E> {
     spares: Vec<T>,
 }
 
-type Pool<K, T, E = ()> = Mutex<HashMap<K, Kept<T, E>>>;
+/// Keyed by foldhash: the keys are small and our own, and a statement
+/// looks a part up twice (lend, give back).
+type Pool<K, T, E = ()> = Mutex<HashMap<K, Kept<T, E>, RandomState>>;
 
 /// What the rewriter made so far for one (policy set, context, dialect):
 /// the policy subqueries of table reads by (table index, whether the read
@@ -68,13 +72,13 @@ impl PolicyCache {
         key: (usize, bool),
         make: impl FnOnce() -> Result<Query, RewriteError>,
     ) -> Result<Box<Query>, RewriteError> {
-        lend(&self.reads, key, || Ok((Box::new(make()?), ()))).map(|(query, ())| query)
+        lend(&self.reads, &key, || Ok((Box::new(make()?), ()))).map(|(query, ())| query)
     }
 
     /// A write target's hiding predicate, made by `make` on first use.
     pub(super) fn hiding(
         &self,
-        key: HidingKey,
+        key: &HidingKey,
         make: impl FnOnce() -> Result<Option<Expr>, RewriteError>,
     ) -> Result<Option<Expr>, RewriteError> {
         lend(&self.hiding, key, || Ok((make()?, ()))).map(|(expr, ())| expr)
@@ -83,7 +87,7 @@ impl PolicyCache {
     /// A write target's appended checks, made by `make` on first use.
     pub(super) fn checks(
         &self,
-        key: ChecksKey,
+        key: &ChecksKey,
         make: impl FnOnce() -> Result<Checks, RewriteError>,
     ) -> Result<Checks, RewriteError> {
         lend(&self.checks, key, make)
@@ -131,18 +135,18 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// threads may both make it the first time; both results are the same. A
 /// panic while the map was held cannot leave it half-changed (each use
 /// gets, pushes or pops once), so a poisoned lock is used as it is.
-fn lend<K: Hash + Eq, T: Clone, E: Clone>(
+fn lend<K: Hash + Eq + Clone, T: Clone, E: Clone>(
     pool: &Pool<K, T, E>,
-    key: K,
+    key: &K,
     make: impl FnOnce() -> Result<(T, E), RewriteError>,
 ) -> Result<(T, E), RewriteError> {
-    if let Some(kept) = lock(pool).get_mut(&key) {
+    if let Some(kept) = lock(pool).get_mut(key) {
         let part = kept.spares.pop().unwrap_or_else(|| kept.master.clone());
         return Ok((part, kept.extra.clone()));
     }
     let (master, extra) = make()?;
     let lent = (master.clone(), extra.clone());
-    lock(pool).entry(key).or_insert(Kept {
+    lock(pool).entry(key.clone()).or_insert(Kept {
         master,
         extra,
         spares: Vec::new(),
