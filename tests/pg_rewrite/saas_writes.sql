@@ -33,8 +33,10 @@ UPDATE projects SET archived = NOT archived RETURNING id, archived;
 UPDATE memberships SET org_id = org_id + 1;
 UPDATE currencies SET name = upper(name);
 UPDATE public.orders SET note = NULL WHERE note IS NOT NULL;
--- diverges: NOT NULL fails (23502) before the appended check; PostgreSQL checks the UPDATE policy first (42501)
+-- NOT NULL and the UPDATE check both fail: PostgreSQL reports the policy (42501).
 UPDATE orders SET amount = NULL;
+UPDATE orders SET amount = NULL, note = 'x' WHERE id < 3;
+UPDATE orders SET note = 'x', amount = -amount WHERE amount > 0 RETURNING id, amount;
 
 -- Under a WITH of queries: the items read through their policies.
 WITH s AS (SELECT id FROM orders WHERE amount > 2) UPDATE orders SET note = 'x' WHERE id IN (SELECT id FROM s) RETURNING id, note;

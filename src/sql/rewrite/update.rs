@@ -2,16 +2,29 @@
 //! filtered by UPDATE `using` (+ SELECT `using` when the statement reads the
 //! table) ahead of the user's condition; the new row's UPDATE `check` (+
 //! SELECT `using` when it reads) become appended RETURNING check columns.
+//! As PostgreSQL checks those before the row's constraints, the same checks,
+//! on the values the row is given, also guard one assigned value
+//! (`guard_updated_rows`), so a row breaking both a policy and a constraint
+//! fails with the policy's 42501.
 
-use sqlparser::ast::{Expr, SelectItem, TableFactor, Update, UpdateTableFromKind};
+use std::ops::ControlFlow;
 
+use sqlparser::ast::{
+    self as sql, AssignmentTarget, CaseWhen, Expr, FunctionArg, FunctionArgExpr, FunctionArguments,
+    SelectItem, TableFactor, Update, UpdateTableFromKind, Visit, VisitMut, Visitor, VisitorMut,
+};
+
+use crate::lang::model::Ty;
 use crate::policy::combine::{RowImage, StatementKind};
 use crate::sql::Dialect;
 
+use super::copied::has_subquery;
 use super::error::RewriteError;
-use super::plan::{PlanKind, StatementPlan};
+use super::plan::{PlanKind, StatementPlan, VIOLATION_MARKER};
+use super::proposed::is_default;
 use super::query::QueryRewriter;
-use super::target::names_target_column;
+use super::target::{names_target_column, Target};
+use super::upsert::{stored_value, Substitute};
 
 fn unsupported(construct: &str) -> RewriteError {
     RewriteError::Unsupported {
@@ -110,6 +123,9 @@ impl QueryRewriter<'_> {
             RowImage::Updated,
             user_columns + image.len(),
         )?;
+        if !items.is_empty() {
+            self.guard_updated_rows(update, &target, &items)?;
+        }
         if !items.is_empty() || !image.is_empty() {
             let returning: &mut Vec<SelectItem> = update.returning.get_or_insert_with(Vec::new);
             returning.extend(image);
@@ -123,5 +139,254 @@ impl QueryRewriter<'_> {
             had_returning,
             image_columns,
         })
+    }
+}
+
+impl QueryRewriter<'_> {
+    /// Wraps one assigned value as `CASE WHEN <checks hold> THEN value END`,
+    /// the checks (`items`, the appended RETURNING ones) reading the values
+    /// the row is given, so that a failing row raises the marked 42501
+    /// while the new row is computed, before its constraints, as PostgreSQL
+    /// orders them. The RETURNING checks stay: they see the row as stored.
+    ///
+    /// Left out (the RETURNING checks alone, as before) where the copy in
+    /// the guard could differ from the value stored: a value the checks
+    /// read that calls a function, holds a subquery or a `?` parameter, a
+    /// `SET (a, b) = …`, or no assignment whose value can carry the guard
+    /// (`DEFAULT`, or only float and timestamp columns, whose type the
+    /// database may store differently from the cast).
+    fn guard_updated_rows(
+        &self,
+        update: &mut Update,
+        target: &Target,
+        items: &[SelectItem],
+    ) -> Result<(), RewriteError> {
+        let Some(table) = self.set.tables.get(target.index) else {
+            return Ok(());
+        };
+        let Some(conditions) = items
+            .iter()
+            .map(|item| check_condition(item, self.dialect).cloned())
+            .collect::<Option<Vec<Expr>>>()
+        else {
+            return Ok(());
+        };
+        let mut read = Vec::new();
+        for condition in &conditions {
+            let _ = Visit::visit(
+                condition,
+                &mut ColumnsRead {
+                    qualifier: &target.qualifier,
+                    read: &mut read,
+                },
+            );
+        }
+        if update
+            .assignments
+            .iter()
+            .any(|a| !matches!(a.target, AssignmentTarget::ColumnName(_)))
+        {
+            return Ok(());
+        }
+        let Ok(mut assigned) = self.assigned_values(&update.assignments, table, target, &read)
+        else {
+            return Ok(());
+        };
+        // A copied value goes where the check reads the column, inside the
+        // policies' `exists` subqueries too: its columns are qualified, so
+        // that none is read from a subquery's own table.
+        for (name, value) in &mut assigned {
+            if !read.contains(name) {
+                continue;
+            }
+            if has_subquery(value) || is_default_cast(value) {
+                return Ok(());
+            }
+            let Some(copy) = self.qualified_target_copy(value, table, target) else {
+                return Ok(());
+            };
+            *value = copy;
+        }
+        // The assignment that carries the guard: a column whose declared
+        // type the cast stores exactly.
+        let carrier = update.assignments.iter().position(|a| {
+            let AssignmentTarget::ColumnName(name) = &a.target else {
+                return false;
+            };
+            !is_default(&a.value)
+                && assigned_type(self, name, table, target)
+                    .is_some_and(|ty| matches!(ty, Ty::Int | Ty::Text | Ty::Bool))
+        });
+        let Some(carrier) = carrier else {
+            return Ok(());
+        };
+        let mut guard: Option<Expr> = None;
+        for mut condition in conditions {
+            let _ = VisitMut::visit(
+                &mut condition,
+                &mut Substitute {
+                    qualifier: target.qualifier.clone(),
+                    assigned: &assigned,
+                },
+            );
+            guard = Some(match guard {
+                None => condition,
+                Some(acc) => Expr::BinaryOp {
+                    left: Box::new(crate::sql::emit::nested(acc)),
+                    op: sql::BinaryOperator::And,
+                    right: Box::new(crate::sql::emit::nested(condition)),
+                },
+            });
+        }
+        let Some(guard) = guard else {
+            return Ok(());
+        };
+        let message = format!(
+            "{VIOLATION_MARKER}new row violates row-level security policy for table \"{}\"",
+            table.name.name
+        );
+        let guard = self.raise_unless(guard, &message, target)?;
+        let Some(assignment) = update.assignments.get_mut(carrier) else {
+            return Ok(());
+        };
+        let AssignmentTarget::ColumnName(name) = &assignment.target else {
+            return Ok(());
+        };
+        let Some(ty) = assigned_type(self, name, table, target) else {
+            return Ok(());
+        };
+        let value = stored_value(&assignment.value, ty, self.dialect);
+        assignment.value = Expr::Case {
+            case_token: sql::helpers::attached_token::AttachedToken::empty(),
+            end_token: sql::helpers::attached_token::AttachedToken::empty(),
+            operand: None,
+            conditions: vec![CaseWhen {
+                condition: guard,
+                result: value,
+            }],
+            else_result: None,
+        };
+        Ok(())
+    }
+}
+
+impl QueryRewriter<'_> {
+    /// `value` with each column qualified as the target's; `None` where a
+    /// bare name is not one of the target's declared columns (a column of
+    /// an `UPDATE … FROM` table, or anything else a copy could misread).
+    fn qualified_target_copy(
+        &self,
+        value: &Expr,
+        table: &crate::lang::model::Table,
+        target: &Target,
+    ) -> Option<Expr> {
+        struct Qualify<'a> {
+            rewriter: &'a QueryRewriter<'a>,
+            table: &'a crate::lang::model::Table,
+            qualifier: &'a [String],
+            failed: bool,
+        }
+        impl VisitorMut for Qualify<'_> {
+            type Break = ();
+            fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+                let Expr::Identifier(column) = expr else {
+                    return ControlFlow::Continue(());
+                };
+                let declared =
+                    self.table.columns.iter().any(|c| {
+                        super::scope::names_declared(column, &c.name, self.rewriter.dialect)
+                    });
+                if !declared {
+                    self.failed = true;
+                    return ControlFlow::Break(());
+                }
+                let mut parts: Vec<sql::Ident> = self
+                    .qualifier
+                    .iter()
+                    .map(|q| sql::Ident::with_quote('"', q.as_str()))
+                    .collect();
+                parts.push(column.clone());
+                *expr = Expr::CompoundIdentifier(parts);
+                ControlFlow::Continue(())
+            }
+        }
+        let mut copy = value.clone();
+        let mut qualify = Qualify {
+            rewriter: self,
+            table,
+            qualifier: &target.qualifier,
+            failed: false,
+        };
+        let _ = VisitMut::visit(&mut copy, &mut qualify);
+        (!qualify.failed).then_some(copy)
+    }
+}
+
+/// The declared type of an assigned column.
+fn assigned_type(
+    rewriter: &QueryRewriter<'_>,
+    name: &sql::ObjectName,
+    table: &crate::lang::model::Table,
+    target: &Target,
+) -> Option<Ty> {
+    let last = name.0.last()?.as_ident()?;
+    let _ = target;
+    table
+        .columns
+        .iter()
+        .find(|c| super::scope::names_declared(last, &c.name, rewriter.dialect))
+        .map(|c| c.ty.ty)
+}
+
+/// The condition of an appended check item: the item itself on PostgreSQL,
+/// the first argument of `rampart_check(cond, …)` on SQLite.
+fn check_condition(item: &SelectItem, dialect: Dialect) -> Option<&Expr> {
+    let SelectItem::ExprWithAlias { expr, .. } = item else {
+        return None;
+    };
+    match (dialect, expr) {
+        (Dialect::Postgres, e) => Some(e),
+        (Dialect::Sqlite, Expr::Function(call)) => match &call.args {
+            FunctionArguments::List(list) => match list.args.first() {
+                Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(e))) => Some(e),
+                _ => None,
+            },
+            _ => None,
+        },
+        (Dialect::Sqlite, _) => None,
+    }
+}
+
+/// The target's declared columns an emitted condition reads.
+struct ColumnsRead<'a> {
+    qualifier: &'a [String],
+    read: &'a mut Vec<String>,
+}
+
+impl Visitor for ColumnsRead<'_> {
+    type Break = ();
+    fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+        if let Expr::CompoundIdentifier(parts) = expr {
+            if let Some((column, qualifier)) = parts.split_last() {
+                let same = qualifier.len() == self.qualifier.len()
+                    && qualifier
+                        .iter()
+                        .zip(self.qualifier)
+                        .all(|(a, b)| a.value == *b);
+                if same && !self.read.contains(&column.value) {
+                    self.read.push(column.value.clone());
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// `CAST((DEFAULT) AS …)`: a `DEFAULT` made a stored value, unknown here.
+fn is_default_cast(value: &Expr) -> bool {
+    match value {
+        Expr::Cast { expr, .. } => is_default_cast(expr),
+        Expr::Nested(inner) => is_default_cast(inner),
+        e => is_default(e),
     }
 }

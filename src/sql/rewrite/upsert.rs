@@ -126,7 +126,7 @@ impl QueryRewriter<'_> {
 
     /// The value each assigned column takes, by declared column name; on
     /// PostgreSQL cast to the column's type, as storing it would.
-    fn assigned_values(
+    pub(super) fn assigned_values(
         &self,
         assignments: &[sql::Assignment],
         table: &Table,
