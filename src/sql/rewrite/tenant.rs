@@ -63,6 +63,18 @@ pub(super) struct PolicyCache {
     reads: Pool<(usize, bool), Box<Query>>,
     hiding: Pool<HidingKey, Option<Expr>>,
     checks: Pool<ChecksKey, Vec<SelectItem>, Vec<AppendedCheck>>,
+    /// UPDATE guards by the key of the checks they repeat (`update.rs`):
+    /// only ever cloned, never lent.
+    guards: Mutex<HashMap<ChecksKey, Arc<Option<UpdateGuard>>, RandomState>>,
+}
+
+/// An UPDATE's new-row checks as one guard raising the marked 42501, over
+/// the target's columns (`update.rs` puts the assigned values in), and
+/// the declared columns it reads.
+#[derive(Debug)]
+pub(super) struct UpdateGuard {
+    pub guard: Expr,
+    pub read: Vec<String>,
 }
 
 impl PolicyCache {
@@ -91,6 +103,20 @@ impl PolicyCache {
         make: impl FnOnce() -> Result<Checks, RewriteError>,
     ) -> Result<Checks, RewriteError> {
         lend(&self.checks, key, make)
+    }
+
+    /// The UPDATE guard for `key`, made by `make` on first use.
+    pub(super) fn update_guard(
+        &self,
+        key: &ChecksKey,
+        make: impl FnOnce() -> Result<Option<UpdateGuard>, RewriteError>,
+    ) -> Result<Arc<Option<UpdateGuard>>, RewriteError> {
+        if let Some(made) = lock(&self.guards).get(key) {
+            return Ok(Arc::clone(made));
+        }
+        let made = Arc::new(make()?);
+        lock(&self.guards).insert(key.clone(), Arc::clone(&made));
+        Ok(made)
     }
 
     /// Gives back a read's subquery after `restore` undid what the

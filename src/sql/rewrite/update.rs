@@ -10,8 +10,8 @@
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    self as sql, AssignmentTarget, CaseWhen, Expr, FunctionArg, FunctionArgExpr, FunctionArguments,
-    SelectItem, TableFactor, Update, UpdateTableFromKind, Visit, VisitMut, Visitor, VisitorMut,
+    self as sql, AssignmentTarget, CaseWhen, Expr, SelectItem, TableFactor, Update,
+    UpdateTableFromKind, Visit, VisitMut, Visitor, VisitorMut,
 };
 
 use crate::lang::model::Ty;
@@ -24,6 +24,7 @@ use super::plan::{PlanKind, StatementPlan, VIOLATION_MARKER};
 use super::proposed::is_default;
 use super::query::QueryRewriter;
 use super::target::{names_target_column, Target};
+use super::tenant::UpdateGuard;
 use super::upsert::{stored_value, Substitute};
 
 fn unsupported(construct: &str) -> RewriteError {
@@ -124,7 +125,7 @@ impl QueryRewriter<'_> {
             user_columns + image.len(),
         )?;
         if !items.is_empty() {
-            self.guard_updated_rows(update, &target, &items)?;
+            self.guard_updated_rows(update, &target, reads, &items)?;
         }
         if !items.is_empty() || !image.is_empty() {
             let returning: &mut Vec<SelectItem> = update.returning.get_or_insert_with(Vec::new);
@@ -159,28 +160,12 @@ impl QueryRewriter<'_> {
         &self,
         update: &mut Update,
         target: &Target,
+        reads: bool,
         items: &[SelectItem],
     ) -> Result<(), RewriteError> {
         let Some(table) = self.set.tables.get(target.index) else {
             return Ok(());
         };
-        let Some(conditions) = items
-            .iter()
-            .map(|item| check_condition(item, self.dialect).cloned())
-            .collect::<Option<Vec<Expr>>>()
-        else {
-            return Ok(());
-        };
-        let mut read = Vec::new();
-        for condition in &conditions {
-            let _ = Visit::visit(
-                condition,
-                &mut ColumnsRead {
-                    qualifier: &target.qualifier,
-                    read: &mut read,
-                },
-            );
-        }
         if update
             .assignments
             .iter()
@@ -188,7 +173,20 @@ impl QueryRewriter<'_> {
         {
             return Ok(());
         }
-        let Ok(mut assigned) = self.assigned_values(&update.assignments, table, target, &read)
+        let key = (
+            target.index,
+            target.qualifier.clone(),
+            StatementKind::Update,
+            reads,
+            RowImage::Updated,
+        );
+        let made = self
+            .policy_cache
+            .update_guard(&key, || self.make_update_guard(target, items))?;
+        let Some(UpdateGuard { guard, read }) = made.as_ref() else {
+            return Ok(());
+        };
+        let Ok(mut assigned) = self.assigned_values(&update.assignments, table, target, read)
         else {
             return Ok(());
         };
@@ -220,32 +218,14 @@ impl QueryRewriter<'_> {
         let Some(carrier) = carrier else {
             return Ok(());
         };
-        let mut guard: Option<Expr> = None;
-        for mut condition in conditions {
-            let _ = VisitMut::visit(
-                &mut condition,
-                &mut Substitute {
-                    qualifier: target.qualifier.clone(),
-                    assigned: &assigned,
-                },
-            );
-            guard = Some(match guard {
-                None => condition,
-                Some(acc) => Expr::BinaryOp {
-                    left: Box::new(crate::sql::emit::nested(acc)),
-                    op: sql::BinaryOperator::And,
-                    right: Box::new(crate::sql::emit::nested(condition)),
-                },
-            });
-        }
-        let Some(guard) = guard else {
-            return Ok(());
-        };
-        let message = format!(
-            "{VIOLATION_MARKER}new row violates row-level security policy for table \"{}\"",
-            table.name.name
+        let mut guard = guard.clone();
+        let _ = VisitMut::visit(
+            &mut guard,
+            &mut Substitute {
+                qualifier: target.qualifier.clone(),
+                assigned: &assigned,
+            },
         );
-        let guard = self.raise_unless(guard, &message, target)?;
         let Some(assignment) = update.assignments.get_mut(carrier) else {
             return Ok(());
         };
@@ -271,6 +251,65 @@ impl QueryRewriter<'_> {
 }
 
 impl QueryRewriter<'_> {
+    /// The guard of `guard_updated_rows` over the target's own columns:
+    /// the appended checks' conditions AND-ed inside the marked 42501.
+    /// Made once per tenant and target.
+    fn make_update_guard(
+        &self,
+        target: &Target,
+        items: &[SelectItem],
+    ) -> Result<Option<UpdateGuard>, RewriteError> {
+        // The appended items' expressions: on PostgreSQL the conditions
+        // (wrapped in the marked 42501 below); on SQLite `rampart_check(cond,
+        // …)`, which gives 1 or raises the check's own 42501, or 22P02 for a
+        // value that is no boolean.
+        let Some(conditions) = items
+            .iter()
+            .map(|item| match item {
+                SelectItem::ExprWithAlias { expr, .. } => Some(expr.clone()),
+                _ => None,
+            })
+            .collect::<Option<Vec<Expr>>>()
+        else {
+            return Ok(None);
+        };
+        let mut read = Vec::new();
+        for condition in &conditions {
+            let _ = Visit::visit(
+                condition,
+                &mut ColumnsRead {
+                    qualifier: &target.qualifier,
+                    read: &mut read,
+                },
+            );
+        }
+        let Some(guard) = conditions
+            .into_iter()
+            .reduce(|acc, condition| Expr::BinaryOp {
+                left: Box::new(crate::sql::emit::nested(acc)),
+                op: sql::BinaryOperator::And,
+                right: Box::new(crate::sql::emit::nested(condition)),
+            })
+        else {
+            return Ok(None);
+        };
+        if self.dialect == Dialect::Sqlite {
+            return Ok(Some(UpdateGuard { guard, read }));
+        }
+        let name = self
+            .set
+            .tables
+            .get(target.index)
+            .map_or("", |t| t.name.name.as_str());
+        let message = format!(
+            "{VIOLATION_MARKER}new row violates row-level security policy for table \"{name}\""
+        );
+        Ok(Some(UpdateGuard {
+            guard: self.raise_unless(guard, &message, target)?,
+            read,
+        }))
+    }
+
     /// `value` with each column qualified as the target's; `None` where a
     /// bare name is not one of the target's declared columns (a column of
     /// an `UPDATE … FROM` table, or anything else a copy could misread).
@@ -336,25 +375,6 @@ fn assigned_type(
         .iter()
         .find(|c| super::scope::names_declared(last, &c.name, rewriter.dialect))
         .map(|c| c.ty.ty)
-}
-
-/// The condition of an appended check item: the item itself on PostgreSQL,
-/// the first argument of `rampart_check(cond, …)` on SQLite.
-fn check_condition(item: &SelectItem, dialect: Dialect) -> Option<&Expr> {
-    let SelectItem::ExprWithAlias { expr, .. } = item else {
-        return None;
-    };
-    match (dialect, expr) {
-        (Dialect::Postgres, e) => Some(e),
-        (Dialect::Sqlite, Expr::Function(call)) => match &call.args {
-            FunctionArguments::List(list) => match list.args.first() {
-                Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(e))) => Some(e),
-                _ => None,
-            },
-            _ => None,
-        },
-        (Dialect::Sqlite, _) => None,
-    }
 }
 
 /// The target's declared columns an emitted condition reads.
