@@ -27,20 +27,31 @@ pub(super) fn has_subquery(expr: &Expr) -> bool {
 /// not exact: the value has a subquery of its own (whose references to the
 /// row a copy could rebind), or a column to qualify and no `qualifier`.
 pub(super) fn qualified_copy(value: &Expr, qualifier: Option<&[String]>) -> Option<Expr> {
+    qualified_copy_where(value, qualifier, |_| true)
+}
+
+/// [`qualified_copy`], also `None` where a bare name is not one that
+/// `is_column` accepts (the caller's row does not have it).
+pub(super) fn qualified_copy_where(
+    value: &Expr,
+    qualifier: Option<&[String]>,
+    is_column: impl Fn(&Ident) -> bool,
+) -> Option<Expr> {
     if has_subquery(value) {
         return None;
     }
-    struct Qualify<'a> {
+    struct Qualify<'a, F> {
         qualifier: Option<&'a [String]>,
+        is_column: F,
         failed: bool,
     }
-    impl VisitorMut for Qualify<'_> {
+    impl<F: Fn(&Ident) -> bool> VisitorMut for Qualify<'_, F> {
         type Break = ();
         fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
             let Expr::Identifier(column) = expr else {
                 return ControlFlow::Continue(());
             };
-            let Some(qualifier) = self.qualifier else {
+            let Some(qualifier) = self.qualifier.filter(|_| (self.is_column)(column)) else {
                 self.failed = true;
                 return ControlFlow::Break(());
             };
@@ -56,6 +67,7 @@ pub(super) fn qualified_copy(value: &Expr, qualifier: Option<&[String]>) -> Opti
     let mut copy = value.clone();
     let mut qualify = Qualify {
         qualifier,
+        is_column,
         failed: false,
     };
     let _ = VisitMut::visit(&mut copy, &mut qualify);

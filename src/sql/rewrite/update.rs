@@ -11,14 +11,14 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::{
     self as sql, AssignmentTarget, CaseWhen, Expr, SelectItem, TableFactor, Update,
-    UpdateTableFromKind, Visit, VisitMut, Visitor, VisitorMut,
+    UpdateTableFromKind, Visit, VisitMut, Visitor,
 };
 
 use crate::lang::model::Ty;
 use crate::policy::combine::{RowImage, StatementKind};
 use crate::sql::Dialect;
 
-use super::copied::has_subquery;
+use super::copied::{has_subquery, qualified_copy_where};
 use super::error::RewriteError;
 use super::plan::{PlanKind, StatementPlan, VIOLATION_MARKER};
 use super::proposed::is_default;
@@ -319,45 +319,12 @@ impl QueryRewriter<'_> {
         table: &crate::lang::model::Table,
         target: &Target,
     ) -> Option<Expr> {
-        struct Qualify<'a> {
-            rewriter: &'a QueryRewriter<'a>,
-            table: &'a crate::lang::model::Table,
-            qualifier: &'a [String],
-            failed: bool,
-        }
-        impl VisitorMut for Qualify<'_> {
-            type Break = ();
-            fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
-                let Expr::Identifier(column) = expr else {
-                    return ControlFlow::Continue(());
-                };
-                let declared =
-                    self.table.columns.iter().any(|c| {
-                        super::scope::names_declared(column, &c.name, self.rewriter.dialect)
-                    });
-                if !declared {
-                    self.failed = true;
-                    return ControlFlow::Break(());
-                }
-                let mut parts: Vec<sql::Ident> = self
-                    .qualifier
-                    .iter()
-                    .map(|q| sql::Ident::with_quote('"', q.as_str()))
-                    .collect();
-                parts.push(column.clone());
-                *expr = Expr::CompoundIdentifier(parts);
-                ControlFlow::Continue(())
-            }
-        }
-        let mut copy = value.clone();
-        let mut qualify = Qualify {
-            rewriter: self,
-            table,
-            qualifier: &target.qualifier,
-            failed: false,
-        };
-        let _ = VisitMut::visit(&mut copy, &mut qualify);
-        (!qualify.failed).then_some(copy)
+        qualified_copy_where(value, Some(&target.qualifier), |column| {
+            table
+                .columns
+                .iter()
+                .any(|c| super::scope::names_declared(column, &c.name, self.dialect))
+        })
     }
 }
 
