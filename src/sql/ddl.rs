@@ -47,6 +47,7 @@ pub fn emit_postgres(set: &PolicySet) -> Result<String, EmitError> {
             set,
             table: &name,
             table_name: &table.name.name,
+            policies: &table.policies,
             scope: Scope::new(index, qualifier),
         };
         for policy in table.policies.iter().filter(|p| !p.permissive) {
@@ -77,6 +78,8 @@ struct Target<'a> {
     table: &'a ObjectName,
     /// The table's own name, unquoted, for merged policies' names.
     table_name: &'a str,
+    /// All the table's policies, whose names a merged one must not take.
+    policies: &'a [Policy],
     scope: Scope,
 }
 
@@ -153,7 +156,7 @@ impl Target<'_> {
                 [] => continue,
                 [only] if only.commands.len() == 1 => only.name.clone(),
                 [only] => format!("{}__{}", only.name, command.keyword()),
-                _ => self.merged_name(policies, command),
+                _ => self.merged_name(command),
             };
             let (mut using, mut check) = (Vec::new(), Vec::new());
             for policy in &meeting {
@@ -220,10 +223,22 @@ impl Target<'_> {
         }
     }
 
-    /// `<table>__<command>`, made unique among the table's policy names.
-    fn merged_name(&self, policies: &[&Policy], command: Command) -> String {
+    /// `<table>__<command>`, made unique among the names the table's
+    /// policies are emitted under (`name`, or `name__<command>` for one
+    /// listing several commands).
+    fn merged_name(&self, command: Command) -> String {
+        let taken = |name: &str| {
+            self.policies.iter().any(|p| {
+                p.name == name
+                    || (p.commands.len() > 1
+                        && p.commands.iter().any(|c| {
+                            name.strip_prefix(p.name.as_str())
+                                == Some(&format!("__{}", c.keyword()))
+                        }))
+            })
+        };
         let mut name = format!("{}__{}", self.table_name, command.keyword());
-        while policies.iter().any(|p| p.name == name) {
+        while taken(&name) {
             name.push('_');
         }
         name
