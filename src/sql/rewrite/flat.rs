@@ -127,16 +127,13 @@ impl QueryRewriter<'_> {
             let TableFactor::Table { name, alias, .. } = relation else {
                 return Vec::new();
             };
-            let Ok((index, qualifier, reference)) =
+            let Ok((index, qualifier, _)) =
                 self.target_parts(name, alias.as_ref().map(|a| &a.name))
             else {
                 // Refused by the walk, with its own message, or a name of
                 // the rewriter's own (`rampart_…`): the subquery form.
                 return Vec::new();
             };
-            if reference.starts_with("rampart_") {
-                return Vec::new();
-            }
             if self.set.tables.get(index).is_some_and(|t| !t.open) {
                 tables.push(FlatTable {
                     factor: relation,

@@ -207,15 +207,15 @@ impl QueryRewriter<'_> {
         }
         // The assignment that carries the guard: a column whose declared
         // type the cast stores exactly.
-        let carrier = update.assignments.iter().position(|a| {
+        let carrier = update.assignments.iter().enumerate().find_map(|(i, a)| {
             let AssignmentTarget::ColumnName(name) = &a.target else {
-                return false;
+                return None;
             };
-            !is_default(&a.value)
-                && assigned_type(self, name, table, target)
-                    .is_some_and(|ty| matches!(ty, Ty::Int | Ty::Text | Ty::Bool))
+            let (_, ty) = self.declared_column(name, table, target).ok()?;
+            (!is_default(&a.value) && matches!(ty, Ty::Int | Ty::Text | Ty::Bool))
+                .then_some((i, ty))
         });
-        let Some(carrier) = carrier else {
+        let Some((carrier, ty)) = carrier else {
             return Ok(());
         };
         let mut guard = guard.clone();
@@ -227,12 +227,6 @@ impl QueryRewriter<'_> {
             },
         );
         let Some(assignment) = update.assignments.get_mut(carrier) else {
-            return Ok(());
-        };
-        let AssignmentTarget::ColumnName(name) = &assignment.target else {
-            return Ok(());
-        };
-        let Some(ty) = assigned_type(self, name, table, target) else {
             return Ok(());
         };
         let value = stored_value(&assignment.value, ty, self.dialect);
@@ -326,22 +320,6 @@ impl QueryRewriter<'_> {
                 .any(|c| super::scope::names_declared(column, &c.name, self.dialect))
         })
     }
-}
-
-/// The declared type of an assigned column.
-fn assigned_type(
-    rewriter: &QueryRewriter<'_>,
-    name: &sql::ObjectName,
-    table: &crate::lang::model::Table,
-    target: &Target,
-) -> Option<Ty> {
-    let last = name.0.last()?.as_ident()?;
-    let _ = target;
-    table
-        .columns
-        .iter()
-        .find(|c| super::scope::names_declared(last, &c.name, rewriter.dialect))
-        .map(|c| c.ty.ty)
 }
 
 /// The target's declared columns an emitted condition reads.

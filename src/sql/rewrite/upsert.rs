@@ -164,7 +164,7 @@ impl QueryRewriter<'_> {
     }
 
     /// The declared name and type of an assigned column (`col` or `t.col`).
-    fn declared_column(
+    pub(super) fn declared_column(
         &self,
         name: &ObjectName,
         table: &Table,
