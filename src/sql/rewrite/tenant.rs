@@ -37,13 +37,16 @@ pub(super) type Checks = (Vec<SelectItem>, Vec<AppendedCheck>);
 const MAX_SPARES: usize = 4;
 
 /// One part made for a key: the copy made first (`master`), what goes with
-/// it unlent (`extra`), and spare copies of `master` that statements used
-/// and gave back unchanged, lent again instead of cloned.
+/// it unlent (`extra`), spare copies of `master` that statements used and
+/// gave back unchanged, lent again instead of cloned, and `master` printed
+/// (on first need), which a statement prints in place of an unchanged copy
+/// (`printed.rs`).
 #[derive(Debug)]
 struct Kept<T, E> {
     master: T,
     extra: E,
     spares: Vec<T>,
+    text: Option<String>,
 }
 
 /// Keyed by foldhash: the keys are small and our own, and a statement
@@ -69,12 +72,14 @@ pub(super) struct PolicyCache {
 }
 
 /// An UPDATE's new-row checks as one guard raising the marked 42501, over
-/// the target's columns (`update.rs` puts the assigned values in), and
-/// the declared columns it reads.
+/// the target's columns (`update.rs` puts the assigned values in), the
+/// declared columns it reads, and its template.
 #[derive(Debug)]
 pub(super) struct UpdateGuard {
     pub guard: Expr,
     pub read: Vec<String>,
+    /// The guard printed with holes for the values, where it can be.
+    pub template: Option<super::printed::GuardTemplate>,
 }
 
 impl PolicyCache {
@@ -150,6 +155,51 @@ impl PolicyCache {
     pub(super) fn give_back_checks(&self, key: &ChecksKey, items: Vec<SelectItem>) {
         give_back(&self.checks, key, items, |items, _| Some(items));
     }
+
+    /// The printed subquery of `key`, `(SELECT …)`, if `query` is its
+    /// master unchanged.
+    pub(super) fn read_text(&self, key: (usize, bool), query: &Query) -> Option<String> {
+        unchanged_text(&self.reads, &key, |m| **m == *query, |m| format!("({m})"))
+    }
+
+    /// Keeps a read's subquery, found unchanged, as a spare.
+    pub(super) fn keep_read(&self, key: (usize, bool), query: Box<Query>) {
+        keep(&self.reads, &key, query);
+    }
+
+    /// The printed hiding predicate of `key`, if `expr` is it unchanged.
+    pub(super) fn hiding_text(&self, key: &HidingKey, expr: &Expr) -> Option<String> {
+        unchanged_text(
+            &self.hiding,
+            key,
+            |m| m.as_ref() == Some(expr),
+            |m| m.as_ref().map(ToString::to_string).unwrap_or_default(),
+        )
+    }
+
+    /// Keeps a hiding predicate, found unchanged, as a spare.
+    pub(super) fn keep_hiding(&self, key: &HidingKey, expr: Expr) {
+        keep(&self.hiding, key, Some(expr));
+    }
+
+    /// The printed check items of `key`, `c0 AS rampart_check_0, …`, if
+    /// `items` are they unchanged.
+    pub(super) fn checks_text(&self, key: &ChecksKey, items: &[SelectItem]) -> Option<String> {
+        unchanged_text(
+            &self.checks,
+            key,
+            |m| m.as_slice() == items,
+            |m| {
+                let printed: Vec<String> = m.iter().map(ToString::to_string).collect();
+                printed.join(", ")
+            },
+        )
+    }
+
+    /// Keeps check items, found unchanged, as spares.
+    pub(super) fn keep_checks(&self, key: &ChecksKey, items: Vec<SelectItem>) {
+        keep(&self.checks, key, items);
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -176,6 +226,7 @@ fn lend<K: Hash + Eq + Clone, T: Clone, E: Clone>(
         master,
         extra,
         spares: Vec::new(),
+        text: None,
     });
     Ok(lent)
 }
@@ -197,6 +248,32 @@ fn give_back<K: Hash + Eq, T: PartialEq, E>(
     }
     if let Some(part) = restore(part, &kept.master) {
         if part == kept.master {
+            kept.spares.push(part);
+        }
+    }
+}
+
+/// The master of `key` printed (by `print`, the first time), if `same`
+/// says the part a statement holds is the master unchanged.
+fn unchanged_text<K: Hash + Eq, T, E>(
+    pool: &Pool<K, T, E>,
+    key: &K,
+    same: impl FnOnce(&T) -> bool,
+    print: impl FnOnce(&T) -> String,
+) -> Option<String> {
+    let mut map = lock(pool);
+    let kept = map.get_mut(key)?;
+    if !same(&kept.master) {
+        return None;
+    }
+    let master = &kept.master;
+    Some(kept.text.get_or_insert_with(|| print(master)).clone())
+}
+
+/// Keeps `part`, known to equal the master, as a spare of `key`.
+fn keep<K: Hash + Eq, T, E>(pool: &Pool<K, T, E>, key: &K, part: T) {
+    if let Some(kept) = lock(pool).get_mut(key) {
+        if kept.spares.len() < MAX_SPARES {
             kept.spares.push(part);
         }
     }

@@ -21,11 +21,12 @@ use crate::sql::Dialect;
 use super::copied::{has_subquery, qualified_copy_where};
 use super::error::RewriteError;
 use super::plan::{PlanKind, StatementPlan, VIOLATION_MARKER};
-use super::proposed::is_default;
+use super::printed::{raw, GuardTemplate};
+use super::proposed::{calls_function, has_anonymous_parameter, is_default};
 use super::query::QueryRewriter;
 use super::target::{names_target_column, Target};
 use super::tenant::UpdateGuard;
-use super::upsert::{stored_value, Substitute};
+use super::upsert::{declared_index, stored, Substitute};
 
 fn unsupported(construct: &str) -> RewriteError {
     RewriteError::Unsupported {
@@ -183,53 +184,92 @@ impl QueryRewriter<'_> {
         let made = self
             .policy_cache
             .update_guard(&key, || self.make_update_guard(target, items))?;
-        let Some(UpdateGuard { guard, read }) = made.as_ref() else {
-            return Ok(());
-        };
-        let Ok(mut assigned) = self.assigned_values(&update.assignments, table, target, read)
+        let Some(UpdateGuard {
+            guard,
+            read,
+            template,
+        }) = made.as_ref()
         else {
             return Ok(());
         };
-        // A copied value goes where the check reads the column, inside the
-        // policies' `exists` subqueries too: its columns are qualified, so
-        // that none is read from a subquery's own table.
-        for (name, value) in &mut assigned {
-            if !read.contains(name) {
-                continue;
-            }
-            if has_subquery(value) || is_default_cast(value) {
-                return Ok(());
-            }
-            let Some(copy) = self.qualified_target_copy(value, table, target) else {
+        // One pass over the assignments: the value of each column the guard
+        // reads, copied with its columns qualified as the target's (it goes
+        // where the check reads the column, inside the policies' `exists`
+        // subqueries too, where a bare name could mean a subquery's own
+        // table) and stored as the column stores it; and the assignment that
+        // carries the guard, the first to a column whose declared type the
+        // cast stores exactly.
+        let mut values: Vec<Option<Expr>> = vec![None; read.len()];
+        let mut seen: Vec<usize> = Vec::with_capacity(update.assignments.len());
+        let mut carrier = None;
+        for (i, assignment) in update.assignments.iter().enumerate() {
+            let AssignmentTarget::ColumnName(name) = &assignment.target else {
                 return Ok(());
             };
-            *value = copy;
+            let Some(column) = declared_index(name, table, self.dialect) else {
+                return Ok(());
+            };
+            let Some(declared) = table.columns.get(column).filter(|_| !seen.contains(&column))
+            else {
+                return Ok(());
+            };
+            seen.push(column);
+            let (value, ty) = (&assignment.value, declared.ty.ty);
+            if let Some(slot) = read.iter().position(|r| *r == declared.name) {
+                if calls_function(value)
+                    || has_anonymous_parameter(value)
+                    || has_subquery(value)
+                    || is_default_cast(value)
+                {
+                    return Ok(());
+                }
+                let Some(copy) = self.qualified_target_copy(value, table, target) else {
+                    return Ok(());
+                };
+                if let Some(slot) = values.get_mut(slot) {
+                    *slot = Some(stored(copy, ty, self.dialect));
+                }
+            }
+            if carrier.is_none() && !is_default(value) && matches!(ty, Ty::Int | Ty::Text | Ty::Bool)
+            {
+                carrier = Some((i, ty));
+            }
         }
-        // The assignment that carries the guard: a column whose declared
-        // type the cast stores exactly.
-        let carrier = update.assignments.iter().enumerate().find_map(|(i, a)| {
-            let AssignmentTarget::ColumnName(name) = &a.target else {
-                return None;
-            };
-            let (_, ty) = self.declared_column(name, table, target).ok()?;
-            (!is_default(&a.value) && matches!(ty, Ty::Int | Ty::Text | Ty::Bool))
-                .then_some((i, ty))
-        });
         let Some((carrier, ty)) = carrier else {
             return Ok(());
         };
-        let mut guard = guard.clone();
-        let _ = VisitMut::visit(
-            &mut guard,
-            &mut Substitute {
-                qualifier: target.qualifier.clone(),
-                assigned: &assigned,
-            },
-        );
+        let guard = match template {
+            // The guard's text with the values printed in: its tree is
+            // neither copied nor printed again (`printed.rs`).
+            Some(template) => {
+                let printed: Vec<Option<String>> = values
+                    .iter()
+                    .map(|v| v.as_ref().map(ToString::to_string))
+                    .collect();
+                raw(template.fill(&printed))
+            }
+            None => {
+                let assigned: Vec<(String, Expr)> = read
+                    .iter()
+                    .zip(values)
+                    .filter_map(|(column, value)| Some((column.clone(), value?)))
+                    .collect();
+                let mut guard = guard.clone();
+                let _ = VisitMut::visit(
+                    &mut guard,
+                    &mut Substitute {
+                        qualifier: target.qualifier.clone(),
+                        assigned: &assigned,
+                    },
+                );
+                guard
+            }
+        };
         let Some(assignment) = update.assignments.get_mut(carrier) else {
             return Ok(());
         };
-        let value = stored_value(&assignment.value, ty, self.dialect);
+        let user = std::mem::replace(&mut assignment.value, Expr::Value(sql::Value::Null.into()));
+        let value = stored(user, ty, self.dialect);
         assignment.value = Expr::Case {
             case_token: sql::helpers::attached_token::AttachedToken::empty(),
             end_token: sql::helpers::attached_token::AttachedToken::empty(),
@@ -287,20 +327,24 @@ impl QueryRewriter<'_> {
         else {
             return Ok(None);
         };
-        if self.dialect == Dialect::Sqlite {
-            return Ok(Some(UpdateGuard { guard, read }));
-        }
-        let name = self
-            .set
-            .tables
-            .get(target.index)
-            .map_or("", |t| t.name.name.as_str());
-        let message = format!(
-            "{VIOLATION_MARKER}new row violates row-level security policy for table \"{name}\""
-        );
+        let guard = if self.dialect == Dialect::Sqlite {
+            guard
+        } else {
+            let name = self
+                .set
+                .tables
+                .get(target.index)
+                .map_or("", |t| t.name.name.as_str());
+            let message = format!(
+                "{VIOLATION_MARKER}new row violates row-level security policy for table \"{name}\""
+            );
+            self.raise_unless(guard, &message, target)?
+        };
+        let template = GuardTemplate::new(&guard, &target.qualifier, &read);
         Ok(Some(UpdateGuard {
-            guard: self.raise_unless(guard, &message, target)?,
+            guard,
             read,
+            template,
         }))
     }
 

@@ -7,7 +7,7 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::{
     self as sql, AssignmentTarget, BinaryOperator, CaseWhen, DataType, Expr, Ident, Insert,
-    ObjectName, OnConflictAction, OnInsert, VisitMut, VisitorMut,
+    ObjectName, ObjectNamePart, OnConflictAction, OnInsert, VisitMut, VisitorMut,
 };
 
 use crate::lang::model::{TExpr, Table, Ty};
@@ -22,7 +22,7 @@ use super::error::RewriteError;
 use super::plan::VIOLATION_MARKER;
 use super::proposed::{calls_function, columns_read, has_anonymous_parameter};
 use super::query::QueryRewriter;
-use super::scope::{fold, fold_declared, idents};
+use super::scope::names_declared;
 use super::target::Target;
 
 impl QueryRewriter<'_> {
@@ -170,15 +170,15 @@ impl QueryRewriter<'_> {
         table: &Table,
         target: &Target,
     ) -> Result<(String, crate::lang::model::Ty), RewriteError> {
-        let parts = idents(name).unwrap_or_default();
-        let Some(last) = parts.last() else {
+        let plain = name
+            .0
+            .iter()
+            .all(|p| matches!(p, ObjectNamePart::Identifier(_)));
+        let Some(ObjectNamePart::Identifier(last)) = name.0.last().filter(|_| plain) else {
             return Err(unsupported("an empty column name in DO UPDATE"));
         };
-        let folded = fold(last, self.dialect);
-        table
-            .columns
-            .iter()
-            .find(|c| fold_declared(&c.name, self.dialect) == folded)
+        declared_index(name, table, self.dialect)
+            .and_then(|i| table.columns.get(i))
             .map(|c| (c.name.clone(), c.ty.ty))
             .ok_or_else(|| RewriteError::UnknownColumn {
                 column: last.value.clone(),
@@ -223,10 +223,30 @@ impl QueryRewriter<'_> {
     }
 }
 
+/// The index among `table`'s columns of an assigned column (`col` or
+/// `t.col`: its last part names it).
+pub(super) fn declared_index(name: &ObjectName, table: &Table, dialect: Dialect) -> Option<usize> {
+    let Some(ObjectNamePart::Identifier(last)) = name.0.last() else {
+        return None;
+    };
+    if name.0.iter().any(|p| matches!(p, ObjectNamePart::Function(_))) {
+        return None;
+    }
+    table
+        .columns
+        .iter()
+        .position(|c| names_declared(last, &c.name, dialect))
+}
+
 /// A value as the column of type `ty` stores it: on PostgreSQL cast to
 /// the column's type, as assigning it does; as it is on SQLite.
 pub(super) fn stored_value(value: &Expr, ty: Ty, dialect: Dialect) -> Expr {
-    let nested = Expr::Nested(Box::new(value.clone()));
+    stored(value.clone(), ty, dialect)
+}
+
+/// [`stored_value`] of a value given up for it.
+pub(super) fn stored(value: Expr, ty: Ty, dialect: Dialect) -> Expr {
+    let nested = Expr::Nested(Box::new(value));
     match dialect {
         Dialect::Postgres => cast(
             nested,

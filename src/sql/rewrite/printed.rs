@@ -1,0 +1,327 @@
+//! Kept parts printed once. A policy subquery, hiding predicate or set of
+//! RETURNING checks that a statement borrowed (`lend.rs`) and left as it was
+//! made prints as the same text in every statement, so once the statement
+//! is rewritten, each such part is given back to the cache before the
+//! statement is printed, and a node printing the part's kept text takes its
+//! place: printing the statement then costs about what printing the user's
+//! own text does, whatever the policies add.
+//!
+//! The node is an unquoted identifier, which sqlparser prints as its value
+//! verbatim (`raw`). It only ever holds text printed from the tree it stands
+//! for (or a template made from one, `GuardTemplate`), and is put in place
+//! once nothing reads the tree any more, but to print it — except the
+//! UPDATE guard, which only the printer reads after it is made.
+
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    Expr, Ident, ObjectName, ObjectNamePart, Query, SelectItem, SetExpr, Statement, TableAlias,
+    TableFactor, VisitMut, VisitorMut,
+};
+
+use super::lend::Lent;
+use super::pushdown::Fence;
+use super::tenant::{HidingKey, PolicyCache};
+
+/// An expression printed as `text`, verbatim.
+pub(super) fn raw(text: String) -> Expr {
+    Expr::Identifier(Ident::new(text))
+}
+
+/// A table factor printed as `text`, then its alias.
+fn raw_table(text: String, alias: Option<TableAlias>) -> TableFactor {
+    TableFactor::Table {
+        name: ObjectName(vec![ObjectNamePart::Identifier(Ident::new(text))]),
+        alias,
+        args: None,
+        with_hints: Vec::new(),
+        version: None,
+        with_ordinality: false,
+        partitions: Vec::new(),
+        json_path: None,
+        sample: None,
+        index_directives: Vec::new(),
+        inheritance: None,
+    }
+}
+
+/// Gives back to `cache` every part `statement` borrowed and left as it was
+/// made, putting its printed text in its place; what is given back here is
+/// taken out of `lent`. Parts a statement changed (a fence a condition was
+/// moved into or dropped) stay, printed from the tree and given back after.
+pub(super) fn swap_for_text(cache: &PolicyCache, statement: &mut Statement, lent: &mut Lent) {
+    if let Some((key, count)) = &lent.checks {
+        let returning = match statement {
+            Statement::Update(update) => update.returning.as_mut(),
+            Statement::Insert(insert) => insert.returning.as_mut(),
+            _ => None,
+        };
+        if let Some(returning) = returning {
+            if let Some(start) = returning.len().checked_sub(*count) {
+                if let Some(text) = returning
+                    .get(start..)
+                    .and_then(|c| cache.checks_text(key, c))
+                {
+                    let items = returning.split_off(start);
+                    returning.push(SelectItem::UnnamedExpr(raw(text)));
+                    cache.keep_checks(key, items);
+                    lent.checks = None;
+                }
+            }
+        }
+    }
+    if let Some(key) = &lent.hiding {
+        let selection = match statement {
+            Statement::Update(update) => update.selection.as_mut(),
+            Statement::Delete(delete) => delete.selection.as_mut(),
+            _ => None,
+        };
+        if let Some(selection) = selection {
+            let policy = if lent.hiding_and_ed {
+                match selection {
+                    Expr::BinaryOp { left, .. } => Some(&mut **left),
+                    _ => None,
+                }
+            } else {
+                Some(selection)
+            };
+            if policy.is_some_and(|policy| swap_policy(cache, key, policy)) {
+                lent.hiding = None;
+            }
+        }
+    }
+    if !lent.flat.is_empty() {
+        if let Statement::Query(query) = statement {
+            if let SetExpr::Select(select) = query.body.as_mut() {
+                if let Some(selection) = select.selection.as_mut() {
+                    swap_flat(cache, selection, lent);
+                }
+            }
+        }
+    }
+    swap_fences(cache, statement, lent);
+}
+
+/// The flat tables' policies in a top-level SELECT's `WHERE`
+/// (`p1 AND p2 AND … [AND user]`, as `flat.rs` builds it), each swapped
+/// for its text. All are given back here: nothing changes them once
+/// they are AND-ed in, and one that is somehow not as made is dropped.
+fn swap_flat(cache: &PolicyCache, selection: &mut Expr, lent: &mut Lent) {
+    let mut rest = selection;
+    if lent.flat_and_ed {
+        let Expr::BinaryOp { left, .. } = rest else {
+            return;
+        };
+        rest = left;
+    }
+    let keys = std::mem::take(&mut lent.flat);
+    let Some((first, others)) = keys.split_first() else {
+        return;
+    };
+    for key in others.iter().rev() {
+        let Expr::BinaryOp { left, right, .. } = rest else {
+            return;
+        };
+        swap_policy(cache, key, right);
+        rest = left;
+    }
+    swap_policy(cache, first, rest);
+}
+
+/// A hiding predicate where a statement put it, maybe in the parentheses
+/// `nested` adds, swapped for its text if it is as made; whether it was.
+fn swap_policy(cache: &PolicyCache, key: &HidingKey, policy: &mut Expr) -> bool {
+    let (policy, text) = match (cache.hiding_text(key, policy), policy) {
+        (Some(text), policy) => (policy, text),
+        (None, Expr::Nested(inner)) => match cache.hiding_text(key, inner) {
+            Some(text) => (&mut **inner, text),
+            None => return false,
+        },
+        (None, _) => return false,
+    };
+    let taken = std::mem::replace(policy, raw(text));
+    cache.keep_hiding(key, taken);
+    true
+}
+
+/// Each fence nothing was moved into, and that is as made, swapped for its
+/// text and given back: those among a top-level SELECT's FROM items
+/// directly, any others by walking the statement.
+fn swap_fences(cache: &PolicyCache, statement: &mut Statement, lent: &mut Lent) {
+    let mut swapper = Swapper {
+        cache,
+        fences: &lent.fences,
+        pushed: &lent.pushed,
+        swapped: Vec::new(),
+    };
+    if swapper.fences.is_empty() {
+        return;
+    }
+    if let Statement::Query(query) = statement {
+        if let SetExpr::Select(select) = query.body.as_mut() {
+            for from in &mut select.from {
+                swapper.swap(&mut from.relation);
+                for join in &mut from.joins {
+                    swapper.swap(&mut join.relation);
+                }
+            }
+        }
+    }
+    if swapper.swapped.len() < swapper.fences.len() {
+        let _ = statement.visit(&mut swapper);
+    }
+    let swapped = swapper.swapped;
+    lent.fences
+        .retain(|f| !swapped.iter().any(|s| std::ptr::eq(*s, f.query)));
+}
+
+struct Swapper<'a> {
+    cache: &'a PolicyCache,
+    fences: &'a [Fence],
+    pushed: &'a [*const Query],
+    swapped: Vec<*const Query>,
+}
+
+impl Swapper<'_> {
+    fn swap(&mut self, factor: &mut TableFactor) {
+        let TableFactor::Derived {
+            lateral: false,
+            subquery,
+            sample: None,
+            ..
+        } = factor
+        else {
+            return;
+        };
+        let Some(fence) = self
+            .fences
+            .iter()
+            .find(|f| std::ptr::eq(f.query, &**subquery))
+        else {
+            return;
+        };
+        if self.pushed.iter().any(|p| std::ptr::eq(*p, fence.query)) {
+            return;
+        }
+        let Some(text) = self.cache.read_text((fence.table, fence.locked), subquery) else {
+            return;
+        };
+        if let TableFactor::Derived {
+            subquery, alias, ..
+        } = std::mem::replace(factor, raw_table(text, None))
+        {
+            if let TableFactor::Table { alias: slot, .. } = factor {
+                *slot = alias;
+            }
+            self.swapped.push(fence.query);
+            self.cache.keep_read((fence.table, fence.locked), subquery);
+        }
+    }
+}
+
+impl VisitorMut for Swapper<'_> {
+    type Break = ();
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        self.swap(factor);
+        ControlFlow::Continue(())
+    }
+}
+
+/// An UPDATE guard (`update.rs`) printed with a hole wherever it reads a
+/// column of the target: `pieces[0] hole pieces[1] hole … pieces[n]`. A
+/// statement fills each hole with the value it assigns the column, printed
+/// once, or with the column as it was; the guard's tree is neither copied
+/// nor printed again.
+#[derive(Debug)]
+pub(super) struct GuardTemplate {
+    pieces: Vec<String>,
+    /// Per hole: the column's index in the guard's `read` list, and the
+    /// column as printed.
+    holes: Vec<(usize, String)>,
+}
+
+/// Marks a hole in a guard's text: a character no printed guard holds
+/// (checked: a policy literal holding one leaves the guard untemplated).
+const HOLE: char = '\u{1}';
+
+impl GuardTemplate {
+    /// The template of `guard`, whose columns of the target (`qualifier`)
+    /// are those in `read`; `None` where its text holds [`HOLE`] already.
+    pub(super) fn new(guard: &Expr, qualifier: &[String], read: &[String]) -> Option<Self> {
+        let mut marked = guard.clone();
+        let mut marker = Marker {
+            qualifier,
+            read,
+            holes: Vec::new(),
+        };
+        let _ = VisitMut::visit(&mut marked, &mut marker);
+        let text = marked.to_string();
+        let mut split = text.split(HOLE);
+        let mut pieces = vec![split.next()?.to_string()];
+        for (i, _) in marker.holes.iter().enumerate() {
+            if split.next()? != i.to_string() {
+                return None;
+            }
+            pieces.push(split.next()?.to_string());
+        }
+        if split.next().is_some() {
+            return None;
+        }
+        Some(GuardTemplate {
+            pieces,
+            holes: marker.holes,
+        })
+    }
+
+    /// The guard's text with each hole filled by `values[column]`, or by
+    /// the column itself where that is `None`.
+    pub(super) fn fill(&self, values: &[Option<String>]) -> String {
+        let mut text = String::with_capacity(
+            self.pieces.iter().map(String::len).sum::<usize>()
+                + values.iter().flatten().map(String::len).sum::<usize>() * 2,
+        );
+        for (i, piece) in self.pieces.iter().enumerate() {
+            text.push_str(piece);
+            if let Some((column, printed)) = self.holes.get(i) {
+                match values.get(*column) {
+                    Some(Some(value)) => text.push_str(value),
+                    _ => text.push_str(printed),
+                }
+            }
+        }
+        text
+    }
+}
+
+/// Puts a numbered hole where a guard reads one of the target's columns,
+/// as `upsert::Substitute` would put the column's value.
+struct Marker<'a> {
+    qualifier: &'a [String],
+    read: &'a [String],
+    holes: Vec<(usize, String)>,
+}
+
+impl VisitorMut for Marker<'_> {
+    type Break = ();
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        let Expr::CompoundIdentifier(parts) = expr else {
+            return ControlFlow::Continue(());
+        };
+        let Some((column, qualifier)) = parts.split_last() else {
+            return ControlFlow::Continue(());
+        };
+        let same = qualifier.len() == self.qualifier.len()
+            && qualifier
+                .iter()
+                .zip(self.qualifier)
+                .all(|(a, b)| a.value == *b);
+        if let Some(index) = self.read.iter().position(|r| *r == column.value) {
+            if same {
+                let hole = format!("{HOLE}{}{HOLE}", self.holes.len());
+                self.holes.push((index, expr.to_string()));
+                *expr = raw(hole);
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
