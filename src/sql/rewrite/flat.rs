@@ -120,6 +120,7 @@ impl QueryRewriter<'_> {
         let leakproof = select_is_leakproof(self, select);
         self.judging_plain = false;
         if !leakproof {
+            self.leaky = true;
             return Vec::new();
         }
         let mut tables = Vec::with_capacity(relations.len());

@@ -325,3 +325,78 @@ impl VisitorMut for Marker<'_> {
         ControlFlow::Continue(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use sqlparser::ast::{Expr, VisitMut};
+    use sqlparser::dialect::PostgreSqlDialect;
+    use sqlparser::parser::Parser;
+
+    use super::GuardTemplate;
+    use crate::sql::rewrite::upsert::Substitute;
+
+    fn expr(sql: &str) -> Expr {
+        Parser::new(&PostgreSqlDialect {})
+            .try_with_sql(sql)
+            .unwrap()
+            .parse_expr()
+            .unwrap()
+    }
+
+    const GUARD: &str = r#""orders"."owner" = 'bob' AND "orders"."amount" >= 0
+        AND EXISTS (SELECT 1 FROM "m" AS "rampart_e1" WHERE "rampart_e1"."user_id" = "orders"."owner"
+        AND "rampart_e1"."amount" < "orders"."amount") AND "orders"."note" IS NULL"#;
+
+    /// What the tree path gives: the guard with the assigned values put in.
+    fn substituted(guard: &Expr, assigned: &[(String, Expr)]) -> String {
+        let mut guard = guard.clone();
+        let _ = VisitMut::visit(
+            &mut guard,
+            &mut Substitute {
+                qualifier: vec!["orders".into()],
+                assigned,
+            },
+        );
+        guard.to_string()
+    }
+
+    #[test]
+    fn a_filled_template_prints_as_the_substituted_guard() {
+        let guard = expr(GUARD);
+        let read: Vec<String> = ["owner", "amount", "note"].map(String::from).to_vec();
+        let template = GuardTemplate::new(&guard, &["orders".into()], &read).unwrap();
+        let amount = expr(r#"CAST(("orders".amount + 1) AS bigint)"#);
+        let owner = expr("CAST(('it''s') AS text)");
+        for assigned in [
+            vec![],
+            vec![("amount".to_string(), amount.clone())],
+            vec![
+                ("owner".to_string(), owner.clone()),
+                ("amount".to_string(), amount),
+            ],
+            vec![("owner".to_string(), owner)],
+        ] {
+            let values: Vec<Option<String>> = read
+                .iter()
+                .map(|c| {
+                    assigned
+                        .iter()
+                        .find(|(n, _)| n == c)
+                        .map(|(_, v)| v.to_string())
+                })
+                .collect();
+            assert_eq!(template.fill(&values), substituted(&guard, &assigned));
+        }
+    }
+
+    #[test]
+    fn a_guard_whose_text_holds_the_hole_mark_has_no_template() {
+        let guard = expr("\"orders\".\"owner\" = 'a\u{1}0\u{1}b' AND \"orders\".\"amount\" > 0");
+        let read: Vec<String> = ["owner", "amount"].map(String::from).to_vec();
+        assert!(GuardTemplate::new(&guard, &["orders".into()], &read).is_none());
+        let plain = expr("\"orders\".\"owner\" = 'ab' AND \"orders\".\"amount\" > 0");
+        assert!(GuardTemplate::new(&plain, &["orders".into()], &read).is_some());
+    }
+}

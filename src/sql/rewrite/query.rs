@@ -50,6 +50,10 @@ pub struct QueryRewriter<'a> {
     /// Set while `flat.rs` judges a statement not yet rewritten: every
     /// declared table counts as a known FROM item.
     pub(super) judging_plain: bool,
+    /// Set when `flat.rs` found a condition of the statement's SELECT not
+    /// leakproof: the unfence pass would find the same and keep every
+    /// fence, so it is not run (keeping fences is always safe).
+    pub(super) leaky: bool,
 }
 
 impl<'a> QueryRewriter<'a> {
@@ -75,6 +79,7 @@ impl<'a> QueryRewriter<'a> {
             lent: Lent::default(),
             flat: Vec::new(),
             judging_plain: false,
+            leaky: false,
         }
     }
 }
@@ -256,7 +261,7 @@ impl VisitorMut for QueryRewriter<'_> {
     }
 
     fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<RewriteError> {
-        if self.frames.len() == 1 && !self.all_fences.is_empty() {
+        if self.frames.len() == 1 && !self.all_fences.is_empty() && !self.leaky {
             // The statement's own query: everything below is rewritten.
             self.unfence(query);
         }

@@ -209,7 +209,10 @@ impl QueryRewriter<'_> {
             let Some(column) = declared_index(name, table, self.dialect) else {
                 return Ok(());
             };
-            let Some(declared) = table.columns.get(column).filter(|_| !seen.contains(&column))
+            let Some(declared) = table
+                .columns
+                .get(column)
+                .filter(|_| !seen.contains(&column))
             else {
                 return Ok(());
             };
@@ -230,7 +233,9 @@ impl QueryRewriter<'_> {
                     *slot = Some(stored(copy, ty, self.dialect));
                 }
             }
-            if carrier.is_none() && !is_default(value) && matches!(ty, Ty::Int | Ty::Text | Ty::Bool)
+            if carrier.is_none()
+                && !is_default(value)
+                && matches!(ty, Ty::Int | Ty::Text | Ty::Bool)
             {
                 carrier = Some((i, ty));
             }

@@ -229,7 +229,11 @@ pub(super) fn declared_index(name: &ObjectName, table: &Table, dialect: Dialect)
     let Some(ObjectNamePart::Identifier(last)) = name.0.last() else {
         return None;
     };
-    if name.0.iter().any(|p| matches!(p, ObjectNamePart::Function(_))) {
+    if name
+        .0
+        .iter()
+        .any(|p| matches!(p, ObjectNamePart::Function(_)))
+    {
         return None;
     }
     table
