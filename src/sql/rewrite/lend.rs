@@ -7,7 +7,8 @@
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    BinaryOperator, Expr, ObjectName, Query, SetExpr, Statement, TableFactor, VisitMut, VisitorMut,
+    BinaryOperator, Expr, ObjectName, Query, SelectItem, SetExpr, Statement, TableFactor, VisitMut,
+    VisitorMut,
 };
 
 use super::pushdown::Fence;
@@ -49,15 +50,8 @@ pub(super) fn give_back(cache: &PolicyCache, statement: &mut Statement, lent: Le
         }
     }
     if let Some((key, count)) = &lent.checks {
-        let returning = match statement {
-            Statement::Update(update) => update.returning.as_mut(),
-            Statement::Insert(insert) => insert.returning.as_mut(),
-            _ => None,
-        };
-        if let Some(returning) = returning {
-            if let Some(start) = returning.len().checked_sub(*count) {
-                cache.give_back_checks(key, returning.split_off(start));
-            }
+        if let Some((returning, start)) = returning_checks(statement, *count) {
+            cache.give_back_checks(key, returning.split_off(start));
         }
     }
     for (fence, query) in take_fences(statement, &lent.fences) {
@@ -76,6 +70,21 @@ pub(super) fn give_back(cache: &PolicyCache, statement: &mut Statement, lent: Le
             super::flat::give_back_flat(cache, query, &lent);
         }
     }
+}
+
+/// A statement's RETURNING items, and where the `count` check items lent
+/// to it (the last ones) start.
+pub(super) fn returning_checks(
+    statement: &mut Statement,
+    count: usize,
+) -> Option<(&mut Vec<SelectItem>, usize)> {
+    let returning = match statement {
+        Statement::Update(update) => update.returning.as_mut(),
+        Statement::Insert(insert) => insert.returning.as_mut(),
+        _ => None,
+    }?;
+    let start = returning.len().checked_sub(count)?;
+    Some((returning, start))
 }
 
 /// `original` out of `expr`, where `times` conditions were AND-ed after it
@@ -121,78 +130,64 @@ fn restore_read(mut query: Box<Query>, original: &Query, moved_in: usize) -> Opt
     Some(query)
 }
 
-/// Takes the fences out of `statement`: those among the FROM items of a
-/// top-level SELECT directly, any others by walking it.
+/// Takes the fences out of `statement`, leaving an empty table reference
+/// in the place of each (nothing below it is walked).
 fn take_fences(statement: &mut Statement, fences: &[Fence]) -> Vec<(Fence, Box<Query>)> {
-    let mut taker = Taker {
-        fences,
-        taken: Vec::with_capacity(fences.len()),
-    };
+    let mut taken = Vec::with_capacity(fences.len());
     if fences.is_empty() {
-        return taker.taken;
+        return taken;
     }
+    each_factor(statement, fences.len(), |factor| {
+        let TableFactor::Derived { subquery, .. } = factor else {
+            return false;
+        };
+        let Some(fence) = fences.iter().find(|f| std::ptr::eq(f.query, &**subquery)) else {
+            return false;
+        };
+        if let TableFactor::Derived { subquery, .. } = std::mem::replace(factor, placeholder()) {
+            taken.push((*fence, subquery));
+        }
+        true
+    });
+    taken
+}
+
+/// Calls `each` on the table factors of `statement` where its fences may
+/// be: those among the FROM items of a top-level SELECT directly, then,
+/// unless `each` said it found `count` there, every factor by walking the
+/// statement.
+pub(super) fn each_factor(
+    statement: &mut Statement,
+    count: usize,
+    mut each: impl FnMut(&mut TableFactor) -> bool,
+) {
+    let mut found = 0;
     if let Statement::Query(query) = statement {
         if let SetExpr::Select(select) = query.body.as_mut() {
             for from in &mut select.from {
-                taker.take(&mut from.relation);
+                found += usize::from(each(&mut from.relation));
                 for join in &mut from.joins {
-                    taker.take(&mut join.relation);
+                    found += usize::from(each(&mut join.relation));
                 }
             }
         }
     }
-    if taker.taken.len() < fences.len() {
-        let _ = statement.visit(&mut taker);
-    }
-    taker.taken
-}
-
-struct Taker<'a> {
-    fences: &'a [Fence],
-    taken: Vec<(Fence, Box<Query>)>,
-}
-
-impl Taker<'_> {
-    /// Takes the subquery of `factor` if it is a fence, leaving an empty
-    /// table reference in its place (nothing below it is walked).
-    fn take(&mut self, factor: &mut TableFactor) {
-        let TableFactor::Derived { subquery, .. } = factor else {
-            return;
-        };
-        let Some(fence) = self
-            .fences
-            .iter()
-            .find(|f| std::ptr::eq(f.query, &**subquery))
-        else {
-            return;
-        };
-        if let TableFactor::Derived { subquery, .. } = std::mem::replace(factor, placeholder()) {
-            self.taken.push((*fence, subquery));
-        }
+    if found < count {
+        let _ = statement.visit(&mut EachFactor(each));
     }
 }
 
-impl VisitorMut for Taker<'_> {
+struct EachFactor<F>(F);
+
+impl<F: FnMut(&mut TableFactor) -> bool> VisitorMut for EachFactor<F> {
     type Break = ();
     fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
-        self.take(factor);
+        (self.0)(factor);
         ControlFlow::Continue(())
     }
 }
 
 /// A table factor that allocates nothing.
 fn placeholder() -> TableFactor {
-    TableFactor::Table {
-        name: ObjectName(Vec::new()),
-        alias: None,
-        args: None,
-        with_hints: Vec::new(),
-        version: None,
-        with_ordinality: false,
-        partitions: Vec::new(),
-        json_path: None,
-        sample: None,
-        index_directives: Vec::new(),
-        inheritance: None,
-    }
+    super::printed::plain_table(ObjectName(Vec::new()), None)
 }

@@ -15,12 +15,11 @@
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    Expr, Ident, ObjectName, ObjectNamePart, Query, SelectItem, SetExpr, Statement, TableAlias,
-    TableFactor, VisitMut, VisitorMut,
+    Expr, Ident, ObjectName, ObjectNamePart, Query, SetExpr, Statement, TableAlias, TableFactor,
+    VisitMut, VisitorMut,
 };
 
-use super::lend::Lent;
-use super::pushdown::Fence;
+use super::lend::{each_factor, returning_checks, Lent};
 use super::tenant::{HidingKey, PolicyCache};
 
 /// An expression printed as `text`, verbatim.
@@ -30,8 +29,16 @@ pub(super) fn raw(text: String) -> Expr {
 
 /// A table factor printed as `text`, then its alias.
 fn raw_table(text: String, alias: Option<TableAlias>) -> TableFactor {
+    plain_table(
+        ObjectName(vec![ObjectNamePart::Identifier(Ident::new(text))]),
+        alias,
+    )
+}
+
+/// A table reference by `name` with nothing else to it but `alias`.
+pub(super) fn plain_table(name: ObjectName, alias: Option<TableAlias>) -> TableFactor {
     TableFactor::Table {
-        name: ObjectName(vec![ObjectNamePart::Identifier(Ident::new(text))]),
+        name,
         alias,
         args: None,
         with_hints: Vec::new(),
@@ -51,22 +58,9 @@ fn raw_table(text: String, alias: Option<TableAlias>) -> TableFactor {
 /// moved into or dropped) stay, printed from the tree and given back after.
 pub(super) fn swap_for_text(cache: &PolicyCache, statement: &mut Statement, lent: &mut Lent) {
     if let Some((key, count)) = &lent.checks {
-        let returning = match statement {
-            Statement::Update(update) => update.returning.as_mut(),
-            Statement::Insert(insert) => insert.returning.as_mut(),
-            _ => None,
-        };
-        if let Some(returning) = returning {
-            if let Some(start) = returning.len().checked_sub(*count) {
-                if let Some(text) = returning
-                    .get(start..)
-                    .and_then(|c| cache.checks_text(key, c))
-                {
-                    let items = returning.split_off(start);
-                    returning.push(SelectItem::UnnamedExpr(raw(text)));
-                    cache.keep_checks(key, items);
-                    lent.checks = None;
-                }
+        if let Some((returning, start)) = returning_checks(statement, *count) {
+            if cache.swap_checks(key, returning, start) {
+                lent.checks = None;
             }
         }
     }
@@ -131,59 +125,24 @@ fn swap_flat(cache: &PolicyCache, selection: &mut Expr, lent: &mut Lent) {
 /// A hiding predicate where a statement put it, maybe in the parentheses
 /// `nested` adds, swapped for its text if it is as made; whether it was.
 fn swap_policy(cache: &PolicyCache, key: &HidingKey, policy: &mut Expr) -> bool {
-    let (policy, text) = match (cache.hiding_text(key, policy), policy) {
-        (Some(text), policy) => (policy, text),
-        (None, Expr::Nested(inner)) => match cache.hiding_text(key, inner) {
-            Some(text) => (&mut **inner, text),
-            None => return false,
-        },
-        (None, _) => return false,
-    };
-    let taken = std::mem::replace(policy, raw(text));
-    cache.keep_hiding(key, taken);
-    true
+    if cache.swap_hiding(key, policy) {
+        return true;
+    }
+    match policy {
+        Expr::Nested(inner) => cache.swap_hiding(key, inner),
+        _ => false,
+    }
 }
 
 /// Each fence nothing was moved into, and that is as made, swapped for its
-/// text and given back: those among a top-level SELECT's FROM items
-/// directly, any others by walking the statement.
+/// text and given back.
 fn swap_fences(cache: &PolicyCache, statement: &mut Statement, lent: &mut Lent) {
-    let mut swapper = Swapper {
-        cache,
-        fences: &lent.fences,
-        pushed: &lent.pushed,
-        swapped: Vec::new(),
-    };
-    if swapper.fences.is_empty() {
+    if lent.fences.is_empty() {
         return;
     }
-    if let Statement::Query(query) = statement {
-        if let SetExpr::Select(select) = query.body.as_mut() {
-            for from in &mut select.from {
-                swapper.swap(&mut from.relation);
-                for join in &mut from.joins {
-                    swapper.swap(&mut join.relation);
-                }
-            }
-        }
-    }
-    if swapper.swapped.len() < swapper.fences.len() {
-        let _ = statement.visit(&mut swapper);
-    }
-    let swapped = swapper.swapped;
-    lent.fences
-        .retain(|f| !swapped.iter().any(|s| std::ptr::eq(*s, f.query)));
-}
-
-struct Swapper<'a> {
-    cache: &'a PolicyCache,
-    fences: &'a [Fence],
-    pushed: &'a [*const Query],
-    swapped: Vec<*const Query>,
-}
-
-impl Swapper<'_> {
-    fn swap(&mut self, factor: &mut TableFactor) {
+    let (fences, pushed) = (&lent.fences, &lent.pushed);
+    let mut swapped: Vec<*const Query> = Vec::with_capacity(fences.len());
+    each_factor(statement, fences.len(), |factor| {
         let TableFactor::Derived {
             lateral: false,
             subquery,
@@ -191,40 +150,39 @@ impl Swapper<'_> {
             ..
         } = factor
         else {
-            return;
+            return false;
         };
-        let Some(fence) = self
-            .fences
-            .iter()
-            .find(|f| std::ptr::eq(f.query, &**subquery))
-        else {
-            return;
+        let Some(fence) = fences.iter().find(|f| std::ptr::eq(f.query, &**subquery)) else {
+            return false;
         };
-        if self.pushed.iter().any(|p| std::ptr::eq(*p, fence.query)) {
-            return;
+        if pushed.iter().any(|p| std::ptr::eq(*p, fence.query)) {
+            return false;
         }
-        let Some(text) = self.cache.read_text((fence.table, fence.locked), subquery) else {
-            return;
-        };
-        if let TableFactor::Derived {
-            subquery, alias, ..
-        } = std::mem::replace(factor, raw_table(text, None))
-        {
-            if let TableFactor::Table { alias: slot, .. } = factor {
-                *slot = alias;
-            }
-            self.swapped.push(fence.query);
-            self.cache.keep_read((fence.table, fence.locked), subquery);
+        let fence = *fence;
+        let done = cache.swap_read(
+            (fence.table, fence.locked),
+            factor,
+            |factor, master| {
+                matches!(factor, TableFactor::Derived { subquery, .. } if **subquery == *master)
+            },
+            |factor, text| {
+                let TableFactor::Derived { alias, .. } = factor else {
+                    return None;
+                };
+                let alias = alias.take();
+                match std::mem::replace(factor, raw_table(text, alias)) {
+                    TableFactor::Derived { subquery, .. } => Some(subquery),
+                    _ => None,
+                }
+            },
+        );
+        if done {
+            swapped.push(fence.query);
         }
-    }
-}
-
-impl VisitorMut for Swapper<'_> {
-    type Break = ();
-    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
-        self.swap(factor);
-        ControlFlow::Continue(())
-    }
+        done
+    });
+    lent.fences
+        .retain(|f| !swapped.iter().any(|s| std::ptr::eq(*s, f.query)));
 }
 
 /// An UPDATE guard (`update.rs`) printed with a hole wherever it reads a

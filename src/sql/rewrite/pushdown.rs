@@ -173,21 +173,43 @@ fn constant(expr: &Expr, resolve: &dyn Resolve) -> bool {
     }
 }
 
-/// The conjuncts of an `AND` chain, in order (iteratively: chains can be long).
+/// The conjuncts of `expr` in place, in the order [`conjuncts`] gives them.
+fn conjunct_refs(expr: &Expr) -> Vec<&Expr> {
+    and_leaves(expr, |e| match e {
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => Ok((&**left, &**right)),
+        other => Err(other),
+    })
+}
+
+/// The conjuncts of an `AND` chain, in order.
 fn conjuncts(expr: Expr) -> Vec<Expr> {
+    and_leaves(expr, |e| match e {
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => Ok((*left, *right)),
+        other => Err(other),
+    })
+}
+
+/// The leaves of an `AND` chain, left to right, found iteratively (chains
+/// can be long): `split` gives a node's two sides, or the node back when
+/// it is no `AND`.
+fn and_leaves<T>(root: T, split: impl Fn(T) -> Result<(T, T), T>) -> Vec<T> {
     let mut out = Vec::new();
-    let mut stack = vec![expr];
-    while let Some(e) = stack.pop() {
-        match e {
-            Expr::BinaryOp {
-                left,
-                op: BinaryOperator::And,
-                right,
-            } => {
-                stack.push(*right);
-                stack.push(*left);
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        match split(node) {
+            Ok((left, right)) => {
+                stack.push(right);
+                stack.push(left);
             }
-            other => out.push(other),
+            Err(leaf) => out.push(leaf),
         }
     }
     out
@@ -348,13 +370,16 @@ impl<'a> QueryRewriter<'a> {
             candidates: &candidates,
             unqualified: all_fenced,
         };
-        let parts = conjuncts(selection);
-        let mut kept: Option<Expr> = None;
-        let mut moved: Vec<(usize, Expr)> = Vec::new();
-        for mut part in parts {
-            let mut reads = Vec::new();
-            let target = match leakproof(&part, &resolve, &mut reads, 0) {
-                true => match reads.split_first() {
+        // Where each conjunct goes, judged in place: a condition with
+        // nothing to move is left as it is.
+        let targets: Vec<Option<usize>> = conjunct_refs(&selection)
+            .iter()
+            .map(|part| {
+                let mut reads = Vec::new();
+                if !leakproof(part, &resolve, &mut reads, 0) {
+                    return None;
+                }
+                match reads.split_first() {
                     Some((first, rest))
                         if rest.iter().all(|r| r == first)
                             && candidates.get(*first).is_some_and(|c| c.pushable) =>
@@ -362,9 +387,16 @@ impl<'a> QueryRewriter<'a> {
                         Some(*first)
                     }
                     _ => None,
-                },
-                false => None,
-            };
+                }
+            })
+            .collect();
+        if targets.iter().all(Option::is_none) {
+            select.selection = Some(selection);
+            return pushed;
+        }
+        let mut kept: Option<Expr> = None;
+        let mut moved: Vec<(usize, Expr)> = Vec::new();
+        for (mut part, target) in conjuncts(selection).into_iter().zip(targets) {
             match target.and_then(|t| candidates.get(t).map(|c| (t, c))) {
                 Some((t, candidate)) => {
                     let qualifier = self.qualifier(candidate.table);

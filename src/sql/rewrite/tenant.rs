@@ -22,6 +22,7 @@ use crate::sql::Dialect;
 
 use super::error::RewriteError;
 use super::plan::AppendedCheck;
+use super::printed::raw;
 use super::row_check::{Interpreted, RowCheck};
 use super::{limit, rewrite_parsed, Bound, RewriteOptions, Rewritten};
 
@@ -156,49 +157,62 @@ impl PolicyCache {
         give_back(&self.checks, key, items, |items, _| Some(items));
     }
 
-    /// The printed subquery of `key`, `(SELECT …)`, if `query` is its
-    /// master unchanged.
-    pub(super) fn read_text(&self, key: (usize, bool), query: &Query) -> Option<String> {
-        unchanged_text(&self.reads, &key, |m| **m == *query, |m| format!("({m})"))
-    }
-
-    /// Keeps a read's subquery, found unchanged, as a spare.
-    pub(super) fn keep_read(&self, key: (usize, bool), query: Box<Query>) {
-        keep(&self.reads, &key, query);
-    }
-
-    /// The printed hiding predicate of `key`, if `expr` is it unchanged.
-    pub(super) fn hiding_text(&self, key: &HidingKey, expr: &Expr) -> Option<String> {
-        unchanged_text(
-            &self.hiding,
-            key,
-            |m| m.as_ref() == Some(expr),
-            |m| m.as_ref().map(ToString::to_string).unwrap_or_default(),
+    /// Swaps the policy subquery a statement holds in `part` for the text
+    /// of `key`'s master, printed `(SELECT …)`, if `same` finds it is the
+    /// master unchanged: `swap` takes the subquery out, leaving the text.
+    pub(super) fn swap_read<P>(
+        &self,
+        key: (usize, bool),
+        part: &mut P,
+        same: impl FnOnce(&P, &Query) -> bool,
+        swap: impl FnOnce(&mut P, String) -> Option<Box<Query>>,
+    ) -> bool {
+        swap_unchanged(
+            &self.reads,
+            &key,
+            part,
+            |p, m| same(p, m),
+            |m| format!("({m})"),
+            swap,
         )
     }
 
-    /// Keeps a hiding predicate, found unchanged, as a spare.
-    pub(super) fn keep_hiding(&self, key: &HidingKey, expr: Expr) {
-        keep(&self.hiding, key, Some(expr));
+    /// Swaps `policy` for its printed text if it is `key`'s hiding
+    /// predicate as made.
+    pub(super) fn swap_hiding(&self, key: &HidingKey, policy: &mut Expr) -> bool {
+        swap_unchanged(
+            &self.hiding,
+            key,
+            policy,
+            |p, m| m.as_ref() == Some(&*p),
+            |m| m.as_ref().map(ToString::to_string).unwrap_or_default(),
+            |p, text| Some(Some(std::mem::replace(p, raw(text)))),
+        )
     }
 
-    /// The printed check items of `key`, `c0 AS rampart_check_0, …`, if
-    /// `items` are they unchanged.
-    pub(super) fn checks_text(&self, key: &ChecksKey, items: &[SelectItem]) -> Option<String> {
-        unchanged_text(
+    /// Swaps the RETURNING items from `start` on for their printed text,
+    /// `c0 AS rampart_check_0, …`, if they are `key`'s checks as made.
+    pub(super) fn swap_checks(
+        &self,
+        key: &ChecksKey,
+        returning: &mut Vec<SelectItem>,
+        start: usize,
+    ) -> bool {
+        swap_unchanged(
             &self.checks,
             key,
-            |m| m.as_slice() == items,
+            returning,
+            |r, m| r.get(start..) == Some(m.as_slice()),
             |m| {
                 let printed: Vec<String> = m.iter().map(ToString::to_string).collect();
                 printed.join(", ")
             },
+            |r, text| {
+                let items = r.split_off(start);
+                r.push(SelectItem::UnnamedExpr(raw(text)));
+                Some(items)
+            },
         )
-    }
-
-    /// Keeps check items, found unchanged, as spares.
-    pub(super) fn keep_checks(&self, key: &ChecksKey, items: Vec<SelectItem>) {
-        keep(&self.checks, key, items);
     }
 }
 
@@ -253,30 +267,34 @@ fn give_back<K: Hash + Eq, T: PartialEq, E>(
     }
 }
 
-/// The master of `key` printed (by `print`, the first time), if `same`
-/// says the part a statement holds is the master unchanged.
-fn unchanged_text<K: Hash + Eq, T, E>(
+/// Where `same` finds that the part a statement holds in `part` is the
+/// master of `key` unchanged, `swap` takes the part out of it, leaving the
+/// master's text (printed by `print` the first time) in its place, and the
+/// part is kept as a spare; whether it was swapped. One lock for all.
+fn swap_unchanged<K: Hash + Eq, T, E, P>(
     pool: &Pool<K, T, E>,
     key: &K,
-    same: impl FnOnce(&T) -> bool,
+    part: &mut P,
+    same: impl FnOnce(&P, &T) -> bool,
     print: impl FnOnce(&T) -> String,
-) -> Option<String> {
+    swap: impl FnOnce(&mut P, String) -> Option<T>,
+) -> bool {
     let mut map = lock(pool);
-    let kept = map.get_mut(key)?;
-    if !same(&kept.master) {
-        return None;
+    let Some(kept) = map.get_mut(key) else {
+        return false;
+    };
+    if !same(part, &kept.master) {
+        return false;
     }
     let master = &kept.master;
-    Some(kept.text.get_or_insert_with(|| print(master)).clone())
-}
-
-/// Keeps `part`, known to equal the master, as a spare of `key`.
-fn keep<K: Hash + Eq, T, E>(pool: &Pool<K, T, E>, key: &K, part: T) {
-    if let Some(kept) = lock(pool).get_mut(key) {
-        if kept.spares.len() < MAX_SPARES {
-            kept.spares.push(part);
-        }
+    let text = kept.text.get_or_insert_with(|| print(master)).clone();
+    let Some(taken) = swap(part, text) else {
+        return false;
+    };
+    if kept.spares.len() < MAX_SPARES {
+        kept.spares.push(taken);
     }
+    true
 }
 
 /// A rewriter bound to one tenant's context: [`TenantRewriter::rewrite`]
