@@ -253,8 +253,7 @@ fn parse(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, RewriteError> {
         .map_err(|e| RewriteError::Syntax {
             message: e.to_string(),
         })?;
-    check_operator_count(&tokens)?;
-    check_quoting(&tokens)?;
+    check_tokens(&tokens)?;
     let statements = Parser::new(parser_dialect)
         .with_recursion_limit(MAX_DEPTH)
         .with_tokens_with_locations(tokens)
@@ -271,8 +270,15 @@ fn parse(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, RewriteError> {
     Ok(statements)
 }
 
-/// Refuses a statement with more than `MAX_OPERATORS` operators.
-fn check_operator_count(tokens: &[TokenWithSpan]) -> Result<(), RewriteError> {
+/// Refuses, in one pass over the tokens, a statement with more than
+/// `MAX_OPERATORS` operators, and quoted literals and identifiers that
+/// sqlparser cannot print back as they were read. Its printer leaves a
+/// quote character alone when it follows a backslash or another quote
+/// (taking it as already escaped), so a value holding `\'` or `''` would
+/// be printed as `'…\' …'` and close the literal early on PostgreSQL and
+/// SQLite, where a backslash is an ordinary character: the rest of the
+/// value would run as SQL the rewriter never saw.
+fn check_tokens(tokens: &[TokenWithSpan]) -> Result<(), RewriteError> {
     let mut count = 0usize;
     for token in tokens {
         if token.token == Token::SemiColon {
@@ -285,42 +291,36 @@ fn check_operator_count(tokens: &[TokenWithSpan]) -> Result<(), RewriteError> {
                 });
             }
         }
+        check_quoting(token)?;
     }
     Ok(())
 }
 
-/// Refuses quoted literals and identifiers that sqlparser cannot print back
-/// as they were read. Its printer leaves a quote character alone when it
-/// follows a backslash or another quote (taking it as already escaped), so a
-/// value holding `\'` or `''` would be printed as `'…\' …'` and close the
-/// literal early on PostgreSQL and SQLite, where a backslash is an ordinary
-/// character: the rest of the value would run as SQL the rewriter never saw.
-fn check_quoting(tokens: &[TokenWithSpan]) -> Result<(), RewriteError> {
-    for token in tokens {
-        let (value, quote, what) = match &token.token {
-            Token::SingleQuotedString(s) => (s, '\'', "string literal"),
-            Token::NationalStringLiteral(s) => (s, '\'', "string literal"),
-            Token::DoubleQuotedString(s) => (s, '"', "double-quoted string"),
-            Token::Word(word) => match word.quote_style {
-                Some('[') => (&word.value, ']', "quoted identifier"),
-                Some(q) => (&word.value, q, "quoted identifier"),
-                None => continue,
-            },
-            _ => continue,
-        };
-        let mut previous = None;
-        for c in value.chars() {
-            if c == quote && matches!(previous, Some(p) if p == '\\' || p == quote) {
-                return Err(RewriteError::Unsupported {
-                    construct: format!(
-                        "a {what} whose text holds `\\{quote}` or `{quote}{quote}` \
-                         (it cannot be printed back safely), at line {} column {}",
-                        token.span.start.line, token.span.start.column
-                    ),
-                });
-            }
-            previous = Some(c);
+/// A quoted token whose text `check_tokens` refuses.
+fn check_quoting(token: &TokenWithSpan) -> Result<(), RewriteError> {
+    let (value, quote, what) = match &token.token {
+        Token::SingleQuotedString(s) => (s, '\'', "string literal"),
+        Token::NationalStringLiteral(s) => (s, '\'', "string literal"),
+        Token::DoubleQuotedString(s) => (s, '"', "double-quoted string"),
+        Token::Word(word) => match word.quote_style {
+            Some('[') => (&word.value, ']', "quoted identifier"),
+            Some(q) => (&word.value, q, "quoted identifier"),
+            None => return Ok(()),
+        },
+        _ => return Ok(()),
+    };
+    let mut previous = None;
+    for c in value.chars() {
+        if c == quote && matches!(previous, Some(p) if p == '\\' || p == quote) {
+            return Err(RewriteError::Unsupported {
+                construct: format!(
+                    "a {what} whose text holds `\\{quote}` or `{quote}{quote}` \
+                     (it cannot be printed back safely), at line {} column {}",
+                    token.span.start.line, token.span.start.column
+                ),
+            });
         }
+        previous = Some(c);
     }
     Ok(())
 }

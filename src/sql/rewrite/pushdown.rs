@@ -180,8 +180,8 @@ fn conjunct_refs(expr: &Expr) -> Vec<&Expr> {
             left,
             op: BinaryOperator::And,
             right,
-        } => Ok((&**left, &**right)),
-        other => Err(other),
+        } => Node::And(&**left, &**right),
+        other => Node::Leaf(other),
     })
 }
 
@@ -192,24 +192,29 @@ fn conjuncts(expr: Expr) -> Vec<Expr> {
             left,
             op: BinaryOperator::And,
             right,
-        } => Ok((*left, *right)),
-        other => Err(other),
+        } => Node::And(*left, *right),
+        other => Node::Leaf(other),
     })
 }
 
+/// A node of an `AND` chain: its two sides, or a leaf.
+enum Node<T> {
+    And(T, T),
+    Leaf(T),
+}
+
 /// The leaves of an `AND` chain, left to right, found iteratively (chains
-/// can be long): `split` gives a node's two sides, or the node back when
-/// it is no `AND`.
-fn and_leaves<T>(root: T, split: impl Fn(T) -> Result<(T, T), T>) -> Vec<T> {
+/// can be long): `split` tells an `AND` from a leaf.
+fn and_leaves<T>(root: T, split: impl Fn(T) -> Node<T>) -> Vec<T> {
     let mut out = Vec::new();
     let mut stack = vec![root];
     while let Some(node) = stack.pop() {
         match split(node) {
-            Ok((left, right)) => {
+            Node::And(left, right) => {
                 stack.push(right);
                 stack.push(left);
             }
-            Err(leaf) => out.push(leaf),
+            Node::Leaf(leaf) => out.push(leaf),
         }
     }
     out

@@ -184,7 +184,7 @@ impl PolicyCache {
             &self.hiding,
             key,
             policy,
-            |p, m| m.as_ref() == Some(&*p),
+            |p, m| m.as_ref() == Some(p),
             |m| m.as_ref().map(ToString::to_string).unwrap_or_default(),
             |p, text| Some(Some(std::mem::replace(p, raw(text)))),
         )

@@ -198,7 +198,7 @@ fn known_item(
                 return None;
             }
             let parts = idents(name)?;
-            let folded: Vec<String> = parts.iter().map(|i| fold(i, rewriter.dialect)).collect();
+            let mut folded: Vec<String> = parts.iter().map(|i| fold(i, rewriter.dialect)).collect();
             let table = resolve(rewriter.set, &folded, rewriter.dialect)?;
             let known = rewriter.set.tables.get(table)?.open
                 || rewriter.judging_plain
@@ -208,7 +208,7 @@ fn known_item(
             }
             let reference = match alias {
                 Some(a) => fold(&a.name, rewriter.dialect),
-                None => folded.last()?.clone(),
+                None => folded.pop()?,
             };
             Some(Item { reference, table })
         }
