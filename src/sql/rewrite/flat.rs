@@ -29,13 +29,12 @@ use sqlparser::ast::{
 };
 
 use crate::policy::combine::StatementKind;
-use crate::sql::emit::{needs_parens, nested};
+use crate::sql::emit::nested;
 
 use super::error::RewriteError;
-use super::lend::Lent;
 use super::query::QueryRewriter;
 use super::target::Target;
-use super::tenant::{HidingKey, PolicyCache};
+use super::tenant::HidingKey;
 use super::unfence::select_is_leakproof;
 
 /// A table reference kept in place, and how its policy names it.
@@ -217,40 +216,5 @@ fn and(left: Expr, right: Expr) -> Expr {
         left: Box::new(left),
         op: BinaryOperator::And,
         right: Box::new(right),
-    }
-}
-
-/// Takes the flat tables' policies back out of the statement's `WHERE`
-/// (built by `add_flat_policies`) and gives each to `cache`.
-pub(super) fn give_back_flat(cache: &PolicyCache, query: &mut Query, lent: &Lent) {
-    let SetExpr::Select(select) = query.body.as_mut() else {
-        return;
-    };
-    let Some(mut rest) = select.selection.take() else {
-        return;
-    };
-    if lent.flat_and_ed {
-        let Expr::BinaryOp { left, .. } = rest else {
-            return;
-        };
-        rest = *left;
-    }
-    for (i, key) in lent.flat.iter().enumerate().rev() {
-        let policy = if i == 0 {
-            std::mem::replace(&mut rest, Expr::Value(sqlparser::ast::Value::Null.into()))
-        } else {
-            let Expr::BinaryOp { left, right, .. } = rest else {
-                return;
-            };
-            rest = *left;
-            *right
-        };
-        cache.give_back_hiding(key, policy, |found, master| {
-            match (found, needs_parens(master)) {
-                (Expr::Nested(inner), true) => Some(*inner),
-                (_, true) => None,
-                (found, false) => Some(found),
-            }
-        });
     }
 }

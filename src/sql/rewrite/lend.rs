@@ -2,7 +2,9 @@
 //! subqueries, hiding predicate and RETURNING checks a statement borrowed
 //! from the `PolicyCache` are taken out of it, undone where the rewrite
 //! changed them (conditions moved into a fence, a fence dropped), and kept
-//! for the next statement if they equal what was made.
+//! for the next statement if they equal what was made. Parts left as made
+//! were already given back before printing (`printed.rs`), the flat
+//! tables' policies always.
 
 use std::ops::ControlFlow;
 
@@ -28,7 +30,8 @@ pub(super) struct Lent {
     pub checks: Option<(ChecksKey, usize)>,
     /// The policies of the flat tables AND-ed into a top-level SELECT's
     /// `WHERE` (`flat.rs`), in order, and whether the user's condition
-    /// follows them.
+    /// follows them; all given back before the statement is printed
+    /// (`printed.rs`).
     pub flat: Vec<HidingKey>,
     pub flat_and_ed: bool,
 }
@@ -63,12 +66,6 @@ pub(super) fn give_back(cache: &PolicyCache, statement: &mut Statement, lent: Le
         cache.give_back_read((fence.table, fence.locked), query, |query, made| {
             restore_read(query, made, moved_in)
         });
-    } // Last: it takes the `WHERE`, and fences in the user's part of it
-      // were given back above.
-    if !lent.flat.is_empty() {
-        if let Statement::Query(query) = statement {
-            super::flat::give_back_flat(cache, query, &lent);
-        }
     }
 }
 

@@ -84,11 +84,12 @@ pub(super) fn swap_for_text(cache: &PolicyCache, statement: &mut Statement, lent
             }
         }
     }
-    if !lent.flat.is_empty() {
+    let flat = std::mem::take(&mut lent.flat);
+    if !flat.is_empty() {
         if let Statement::Query(query) = statement {
             if let SetExpr::Select(select) = query.body.as_mut() {
                 if let Some(selection) = select.selection.as_mut() {
-                    swap_flat(cache, selection, lent);
+                    swap_flat(cache, selection, &flat, lent.flat_and_ed);
                 }
             }
         }
@@ -96,19 +97,19 @@ pub(super) fn swap_for_text(cache: &PolicyCache, statement: &mut Statement, lent
     swap_fences(cache, statement, lent);
 }
 
-/// The flat tables' policies in a top-level SELECT's `WHERE`
+/// The flat tables' policies (`keys`) in a top-level SELECT's `WHERE`
 /// (`p1 AND p2 AND … [AND user]`, as `flat.rs` builds it), each swapped
-/// for its text. All are given back here: nothing changes them once
-/// they are AND-ed in, and one that is somehow not as made is dropped.
-fn swap_flat(cache: &PolicyCache, selection: &mut Expr, lent: &mut Lent) {
+/// for its text. This is the only give-back they get: nothing changes them
+/// once they are AND-ed in, and one that is somehow not as made is dropped
+/// with the statement.
+fn swap_flat(cache: &PolicyCache, selection: &mut Expr, keys: &[HidingKey], and_ed: bool) {
     let mut rest = selection;
-    if lent.flat_and_ed {
+    if and_ed {
         let Expr::BinaryOp { left, .. } = rest else {
             return;
         };
         rest = left;
     }
-    let keys = std::mem::take(&mut lent.flat);
     let Some((first, others)) = keys.split_first() else {
         return;
     };
