@@ -21,6 +21,7 @@ use sqlparser::ast::{
 
 use super::lend::{each_factor, returning_checks, Lent};
 use super::tenant::{HidingKey, PolicyCache};
+use super::upsert::target_column;
 
 /// An expression printed as `text`, verbatim.
 pub(super) fn raw(text: String) -> Expr {
@@ -263,23 +264,12 @@ struct Marker<'a> {
 impl VisitorMut for Marker<'_> {
     type Break = ();
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
-        let Expr::CompoundIdentifier(parts) = expr else {
-            return ControlFlow::Continue(());
-        };
-        let Some((column, qualifier)) = parts.split_last() else {
-            return ControlFlow::Continue(());
-        };
-        let same = qualifier.len() == self.qualifier.len()
-            && qualifier
-                .iter()
-                .zip(self.qualifier)
-                .all(|(a, b)| a.value == *b);
-        if let Some(index) = self.read.iter().position(|r| *r == column.value) {
-            if same {
-                let hole = format!("{HOLE}{}{HOLE}", self.holes.len());
-                self.holes.push((index, expr.to_string()));
-                *expr = raw(hole);
-            }
+        let read = target_column(expr, self.qualifier)
+            .and_then(|column| self.read.iter().position(|r| *r == column.value));
+        if let Some(index) = read {
+            let hole = format!("{HOLE}{}{HOLE}", self.holes.len());
+            self.holes.push((index, expr.to_string()));
+            *expr = raw(hole);
         }
         ControlFlow::Continue(())
     }

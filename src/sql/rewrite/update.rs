@@ -26,7 +26,7 @@ use super::proposed::{calls_function, has_anonymous_parameter, is_default};
 use super::query::QueryRewriter;
 use super::target::{names_target_column, Target};
 use super::tenant::UpdateGuard;
-use super::upsert::{declared_index, stored, Substitute};
+use super::upsert::{declared_index, stored, target_column, Substitute};
 
 fn unsupported(construct: &str) -> RewriteError {
     RewriteError::Unsupported {
@@ -380,16 +380,9 @@ struct ColumnsRead<'a> {
 impl Visitor for ColumnsRead<'_> {
     type Break = ();
     fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
-        if let Expr::CompoundIdentifier(parts) = expr {
-            if let Some((column, qualifier)) = parts.split_last() {
-                let same = qualifier.len() == self.qualifier.len()
-                    && qualifier
-                        .iter()
-                        .zip(self.qualifier)
-                        .all(|(a, b)| a.value == *b);
-                if same && !self.read.contains(&column.value) {
-                    self.read.push(column.value.clone());
-                }
+        if let Some(column) = target_column(expr, self.qualifier) {
+            if !self.read.contains(&column.value) {
+                self.read.push(column.value.clone());
             }
         }
         ControlFlow::Continue(())

@@ -126,7 +126,7 @@ impl QueryRewriter<'_> {
 
     /// The value each assigned column takes, by declared column name; on
     /// PostgreSQL cast to the column's type, as storing it would.
-    pub(super) fn assigned_values(
+    fn assigned_values(
         &self,
         assignments: &[sql::Assignment],
         table: &Table,
@@ -164,17 +164,13 @@ impl QueryRewriter<'_> {
     }
 
     /// The declared name and type of an assigned column (`col` or `t.col`).
-    pub(super) fn declared_column(
+    fn declared_column(
         &self,
         name: &ObjectName,
         table: &Table,
         target: &Target,
     ) -> Result<(String, crate::lang::model::Ty), RewriteError> {
-        let plain = name
-            .0
-            .iter()
-            .all(|p| matches!(p, ObjectNamePart::Identifier(_)));
-        let Some(ObjectNamePart::Identifier(last)) = name.0.last().filter(|_| plain) else {
+        let Some(last) = column_ident(name) else {
             return Err(unsupported("an empty column name in DO UPDATE"));
         };
         declared_index(name, table, self.dialect)
@@ -226,20 +222,24 @@ impl QueryRewriter<'_> {
 /// The index among `table`'s columns of an assigned column (`col` or
 /// `t.col`: its last part names it).
 pub(super) fn declared_index(name: &ObjectName, table: &Table, dialect: Dialect) -> Option<usize> {
-    let Some(ObjectNamePart::Identifier(last)) = name.0.last() else {
-        return None;
-    };
-    if name
-        .0
-        .iter()
-        .any(|p| matches!(p, ObjectNamePart::Function(_)))
-    {
-        return None;
-    }
+    let last = column_ident(name)?;
     table
         .columns
         .iter()
         .position(|c| names_declared(last, &c.name, dialect))
+}
+
+/// The last part of an assigned column's name, which names the column; `None`
+/// for an empty name or one with a computed part.
+fn column_ident(name: &ObjectName) -> Option<&Ident> {
+    let plain = name
+        .0
+        .iter()
+        .all(|p| matches!(p, ObjectNamePart::Identifier(_)));
+    match name.0.last() {
+        Some(ObjectNamePart::Identifier(last)) if plain => Some(last),
+        _ => None,
+    }
 }
 
 /// A value as the column of type `ty` stores it: on PostgreSQL cast to
@@ -280,21 +280,23 @@ impl VisitorMut for Substitute<'_> {
     type Break = ();
 
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
-        if let Expr::CompoundIdentifier(parts) = expr {
-            let Some((column, qualifier)) = parts.split_last() else {
-                return ControlFlow::Continue(());
-            };
-            let same_qualifier = qualifier.len() == self.qualifier.len()
-                && qualifier
-                    .iter()
-                    .zip(&self.qualifier)
-                    .all(|(a, b)| a.value == *b);
-            if same_qualifier {
-                if let Some((_, value)) = self.assigned.iter().find(|(n, _)| *n == column.value) {
-                    *expr = value.clone();
-                }
+        if let Some(column) = target_column(expr, &self.qualifier) {
+            if let Some((_, value)) = self.assigned.iter().find(|(n, _)| *n == column.value) {
+                *expr = value.clone();
             }
         }
         ControlFlow::Continue(())
     }
+}
+
+/// The column an emitted condition reads as `qualifier.column`, where
+/// `expr` is one: a column of the target, as the policies name it.
+pub(super) fn target_column<'e>(expr: &'e Expr, qualifier: &[String]) -> Option<&'e Ident> {
+    let Expr::CompoundIdentifier(parts) = expr else {
+        return None;
+    };
+    let (column, named) = parts.split_last()?;
+    let same =
+        named.len() == qualifier.len() && named.iter().zip(qualifier).all(|(a, b)| a.value == *b);
+    same.then_some(column)
 }
