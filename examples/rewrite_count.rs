@@ -13,6 +13,7 @@
 mod cases;
 
 use std::hint::black_box;
+use std::time::Instant;
 
 use rampart::sql::rewrite::RewriteOptions;
 use rampart::{Context, Dialect, Engine};
@@ -21,7 +22,7 @@ use sqlparser::parser::Parser;
 
 use cases::{parse_print, CASES, CONTEXT};
 
-/// `rewrite_count <full|parse_print|show> <simple|join|update> [N]`
+/// `rewrite_count <full|parse_print|show|ratio> <simple|join|update> [N]`
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let mode = args.get(1).map_or("show", String::as_str);
@@ -67,6 +68,50 @@ fn main() {
                     black_box(black_box(&out).clone());
                 }
             }
+        }
+        // Wall-clock time of full against parse_print, in alternating
+        // blocks of N statements (this machine's speed drifts by tens of
+        // percent over seconds): the fastest block of each, and the median
+        // of the ratios of neighbouring blocks.
+        "ratio" => {
+            let block = |full: bool| {
+                let start = Instant::now();
+                for _ in 0..n {
+                    if full {
+                        black_box(
+                            tenant
+                                .rewrite(black_box(sql), RewriteOptions::default())
+                                .unwrap(),
+                        );
+                    } else {
+                        black_box(parse_print(black_box(sql)));
+                    }
+                }
+                start.elapsed().as_secs_f64() * 1e9 / n as f64
+            };
+            let (mut fulls, mut bases, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+            for round in 0..200 {
+                let (f, b) = if round % 2 == 0 {
+                    let f = block(true);
+                    (f, block(false))
+                } else {
+                    let b = block(false);
+                    (block(true), b)
+                };
+                fulls.push(f);
+                bases.push(b);
+                ratios.push(f / b);
+            }
+            let min = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
+            ratios.sort_by(f64::total_cmp);
+            println!(
+                "{case}: full {:.0} ns, parse_print {:.0} ns (fastest blocks): {:.2}; \
+                 median paired ratio {:.2}",
+                min(&fulls),
+                min(&bases),
+                min(&fulls) / min(&bases),
+                ratios[ratios.len() / 2]
+            );
         }
         other => panic!("unknown mode `{other}`"),
     }

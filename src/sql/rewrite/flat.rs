@@ -29,7 +29,6 @@ use sqlparser::ast::{
 };
 
 use crate::policy::combine::StatementKind;
-use crate::sql::emit::nested;
 
 use super::error::RewriteError;
 use super::query::QueryRewriter;
@@ -181,14 +180,12 @@ impl QueryRewriter<'_> {
             let Some(policy) = made else {
                 continue;
             };
-            self.lent.flat.push(key);
             policies = Some(match policies {
-                None => nested(policy),
-                Some(acc) => and(acc, nested(policy)),
+                None => policy.nested(),
+                Some(acc) => and(acc, policy.nested()),
             });
         }
         if let Some(policies) = policies {
-            self.lent.flat_and_ed = select.selection.is_some();
             select.selection = Some(match select.selection.take() {
                 Some(user) => and(policies, loosest(user)),
                 None => policies,

@@ -14,44 +14,22 @@ use sqlparser::ast::{
 };
 
 use super::pushdown::Fence;
-use super::tenant::{ChecksKey, HidingKey, PolicyCache};
+use super::tenant::{ChecksKey, PolicyCache};
 use crate::sql::emit::needs_parens;
 
 /// What one statement borrowed: its fences (and, once per condition moved
-/// into one, its address), the hiding predicate in its `WHERE` (and whether
-/// the user's condition was AND-ed after it), and the check items at the
-/// end of its RETURNING (how many).
+/// into one, its address) and the check items at the end of its RETURNING
+/// (how many).
 #[derive(Debug, Default)]
 pub(super) struct Lent {
     pub fences: Vec<Fence>,
     pub pushed: Vec<*const Query>,
-    pub hiding: Option<HidingKey>,
-    pub hiding_and_ed: bool,
     pub checks: Option<(ChecksKey, usize)>,
-    /// The policies of the flat tables AND-ed into a top-level SELECT's
-    /// `WHERE` (`flat.rs`), in order, and whether the user's condition
-    /// follows them; all given back before the statement is printed
-    /// (`printed.rs`).
-    pub flat: Vec<HidingKey>,
-    pub flat_and_ed: bool,
 }
 
 /// Takes what `statement` borrowed out of it (it is only dropped after)
 /// and gives it back to `cache`.
 pub(super) fn give_back(cache: &PolicyCache, statement: &mut Statement, lent: Lent) {
-    if let Some(key) = &lent.hiding {
-        let selection = match statement {
-            Statement::Update(update) => update.selection.take(),
-            Statement::Delete(delete) => delete.selection.take(),
-            _ => None,
-        };
-        let and_ed = usize::from(lent.hiding_and_ed);
-        if let Some(selection) = selection {
-            cache.give_back_hiding(key, selection, |e, master| {
-                strip_conjuncts(e, and_ed, master)
-            });
-        }
-    }
     if let Some((key, count)) = &lent.checks {
         if let Some((returning, start)) = returning_checks(statement, *count) {
             cache.give_back_checks(key, returning.split_off(start));

@@ -15,17 +15,53 @@
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    Expr, Ident, ObjectName, ObjectNamePart, Query, SetExpr, Statement, TableAlias, TableFactor,
-    VisitMut, VisitorMut,
+    Expr, Ident, ObjectName, ObjectNamePart, Query, Statement, TableAlias, TableFactor, VisitMut,
+    VisitorMut,
 };
 
 use super::lend::{each_factor, returning_checks, Lent};
-use super::tenant::{HidingKey, PolicyCache};
+use super::tenant::PolicyCache;
 use super::upsert::target_column;
+use crate::sql::emit::needs_parens;
 
 /// An expression printed as `text`, verbatim.
 pub(super) fn raw(text: String) -> Expr {
     Expr::Identifier(Ident::new(text))
+}
+
+/// A kept predicate (a write target's hiding predicate, a flat table's
+/// policy) as statements receive it: printed once when made, and whether
+/// `nested` parenthesises it. Nothing reads a hiding predicate once it is
+/// placed, so it never needs its tree.
+#[derive(Clone, Debug)]
+pub(super) struct KeptPredicate {
+    text: String,
+    parens: bool,
+}
+
+impl KeptPredicate {
+    pub(super) fn new(made: &Expr) -> Self {
+        KeptPredicate {
+            text: made.to_string(),
+            parens: needs_parens(made),
+        }
+    }
+
+    /// The predicate as it was made.
+    pub(super) fn bare(&self) -> Expr {
+        raw(self.text.clone())
+    }
+
+    /// The predicate as `nested` gives it: in parentheses where its tree
+    /// would be.
+    pub(super) fn nested(self) -> Expr {
+        let text = raw(self.text);
+        if self.parens {
+            Expr::Nested(Box::new(text))
+        } else {
+            text
+        }
+    }
 }
 
 /// A table factor printed as `text`, then its alias.
@@ -65,75 +101,7 @@ pub(super) fn swap_for_text(cache: &PolicyCache, statement: &mut Statement, lent
             }
         }
     }
-    if let Some(key) = &lent.hiding {
-        let selection = match statement {
-            Statement::Update(update) => update.selection.as_mut(),
-            Statement::Delete(delete) => delete.selection.as_mut(),
-            _ => None,
-        };
-        if let Some(selection) = selection {
-            let policy = if lent.hiding_and_ed {
-                match selection {
-                    Expr::BinaryOp { left, .. } => Some(&mut **left),
-                    _ => None,
-                }
-            } else {
-                Some(selection)
-            };
-            if policy.is_some_and(|policy| swap_policy(cache, key, policy)) {
-                lent.hiding = None;
-            }
-        }
-    }
-    let flat = std::mem::take(&mut lent.flat);
-    if !flat.is_empty() {
-        if let Statement::Query(query) = statement {
-            if let SetExpr::Select(select) = query.body.as_mut() {
-                if let Some(selection) = select.selection.as_mut() {
-                    swap_flat(cache, selection, &flat, lent.flat_and_ed);
-                }
-            }
-        }
-    }
     swap_fences(cache, statement, lent);
-}
-
-/// The flat tables' policies (`keys`) in a top-level SELECT's `WHERE`
-/// (`p1 AND p2 AND … [AND user]`, as `flat.rs` builds it), each swapped
-/// for its text. This is the only give-back they get: nothing changes them
-/// once they are AND-ed in, and one that is somehow not as made is dropped
-/// with the statement.
-fn swap_flat(cache: &PolicyCache, selection: &mut Expr, keys: &[HidingKey], and_ed: bool) {
-    let mut rest = selection;
-    if and_ed {
-        let Expr::BinaryOp { left, .. } = rest else {
-            return;
-        };
-        rest = left;
-    }
-    let Some((first, others)) = keys.split_first() else {
-        return;
-    };
-    for key in others.iter().rev() {
-        let Expr::BinaryOp { left, right, .. } = rest else {
-            return;
-        };
-        swap_policy(cache, key, right);
-        rest = left;
-    }
-    swap_policy(cache, first, rest);
-}
-
-/// A hiding predicate where a statement put it, maybe in the parentheses
-/// `nested` adds, swapped for its text if it is as made; whether it was.
-fn swap_policy(cache: &PolicyCache, key: &HidingKey, policy: &mut Expr) -> bool {
-    if cache.swap_hiding(key, policy) {
-        return true;
-    }
-    match policy {
-        Expr::Nested(inner) => cache.swap_hiding(key, inner),
-        _ => false,
-    }
 }
 
 /// Each fence nothing was moved into, and that is as made, swapped for its

@@ -16,6 +16,7 @@ use crate::lang::model::{Column, Ty};
 use crate::sql::emit::nested;
 use crate::sql::template::object_name;
 
+use super::printed::KeptPredicate;
 use super::query::QueryRewriter;
 use super::scope::{fold, folds_to, names_declared};
 use super::target::{guarded_where, Target};
@@ -506,11 +507,9 @@ impl<'a> QueryRewriter<'a> {
     pub(super) fn target_where(
         &mut self,
         target: &Target,
-        policy: Option<Expr>,
+        policy: Option<KeptPredicate>,
         user: Option<Expr>,
     ) -> Option<Expr> {
-        // Either way the policy is the left side of one AND after it.
-        self.lent.hiding_and_ed = user.is_some();
         let resolve = TargetColumns {
             rewriter: self,
             target,
@@ -518,7 +517,7 @@ impl<'a> QueryRewriter<'a> {
         match (policy, user) {
             (Some(policy), Some(user)) if leakproof(&user, &resolve, &mut Vec::new(), 0) => {
                 Some(Expr::BinaryOp {
-                    left: Box::new(nested(policy)),
+                    left: Box::new(policy.nested()),
                     op: BinaryOperator::And,
                     right: Box::new(Expr::Nested(Box::new(user))),
                 })

@@ -12,11 +12,12 @@ use sqlparser::ast::{
 use crate::lang::model::{TExpr, TExprKind, Value};
 use crate::policy::combine::{and, conditions, Condition, OnFail, RowImage, StatementKind};
 use crate::policy::specialise;
-use crate::sql::emit::{column_ref, function, nested, text_literal};
+use crate::sql::emit::{column_ref, function, text_literal};
 use crate::sql::{Dialect, EmitError, Scope};
 
 use super::error::RewriteError;
 use super::plan::AppendedCheck;
+use super::printed::KeptPredicate;
 use super::query::QueryRewriter;
 use super::scope::{fold, fold_declared, folds_to, idents, names_declared, Frame};
 use super::table::{is_system, resolve};
@@ -125,15 +126,10 @@ impl QueryRewriter<'_> {
         target: &Target,
         kind: StatementKind,
         reads: bool,
-    ) -> Result<Option<Expr>, RewriteError> {
+    ) -> Result<Option<KeptPredicate>, RewriteError> {
         let key = (target.index, target.qualifier.clone(), kind, reads);
-        let predicate = self
-            .policy_cache
-            .hiding(&key, || self.make_hiding_predicate(target, kind, reads))?;
-        if predicate.is_some() {
-            self.lent.hiding = Some(key);
-        }
-        Ok(predicate)
+        self.policy_cache
+            .hiding(&key, || self.make_hiding_predicate(target, kind, reads))
     }
 
     pub(super) fn make_hiding_predicate(
@@ -369,23 +365,23 @@ fn conjuncts(expr: &Expr, out: &mut Vec<String>) {
 /// ever runs on rows the policy admits, whatever order the database
 /// evaluates the two sides in (PostgreSQL sorts quals by cost; SQLite
 /// evaluates both sides of `AND`).
-pub fn guarded_where(policy: Option<Expr>, user: Option<Expr>) -> Option<Expr> {
+pub(super) fn guarded_where(policy: Option<KeptPredicate>, user: Option<Expr>) -> Option<Expr> {
     match (policy, user) {
         (None, user) => user,
-        (Some(policy), None) => Some(policy),
+        (Some(policy), None) => Some(policy.bare()),
         (Some(policy), Some(user)) => {
             let guard = Expr::Case {
                 case_token: sql::helpers::attached_token::AttachedToken::empty(),
                 end_token: sql::helpers::attached_token::AttachedToken::empty(),
                 operand: None,
                 conditions: vec![CaseWhen {
-                    condition: policy.clone(),
+                    condition: policy.bare(),
                     result: Expr::Nested(Box::new(user)),
                 }],
                 else_result: None,
             };
             Some(Expr::BinaryOp {
-                left: Box::new(nested(policy)),
+                left: Box::new(policy.nested()),
                 op: BinaryOperator::And,
                 right: Box::new(guard),
             })

@@ -22,7 +22,7 @@ use crate::sql::Dialect;
 
 use super::error::RewriteError;
 use super::plan::AppendedCheck;
-use super::printed::raw;
+use super::printed::{raw, KeptPredicate};
 use super::row_check::{Interpreted, RowCheck};
 use super::{limit, rewrite_parsed, Bound, RewriteOptions, Rewritten};
 
@@ -65,7 +65,9 @@ type Pool<K, T, E = ()> = Mutex<HashMap<K, Kept<T, E>, RandomState>>;
 #[derive(Debug, Default)]
 pub(super) struct PolicyCache {
     reads: Pool<(usize, bool), Box<Query>>,
-    hiding: Pool<HidingKey, Option<Expr>>,
+    /// Hiding predicates, kept as text only (`KeptPredicate`): nothing
+    /// reads one once a statement holds it.
+    hiding: Mutex<HashMap<HidingKey, Option<KeptPredicate>, RandomState>>,
     checks: Pool<ChecksKey, Vec<SelectItem>, Vec<AppendedCheck>>,
     /// UPDATE guards by the key of the checks they repeat (`update.rs`):
     /// only ever cloned, never lent.
@@ -93,13 +95,19 @@ impl PolicyCache {
         lend(&self.reads, &key, || Ok((Box::new(make()?), ()))).map(|(query, ())| query)
     }
 
-    /// A write target's hiding predicate, made by `make` on first use.
+    /// A write target's hiding predicate (or a flat table's policy), made
+    /// by `make` and printed on first use.
     pub(super) fn hiding(
         &self,
         key: &HidingKey,
         make: impl FnOnce() -> Result<Option<Expr>, RewriteError>,
-    ) -> Result<Option<Expr>, RewriteError> {
-        lend(&self.hiding, key, || Ok((make()?, ()))).map(|(expr, ())| expr)
+    ) -> Result<Option<KeptPredicate>, RewriteError> {
+        if let Some(made) = lock(&self.hiding).get(key) {
+            return Ok(made.clone());
+        }
+        let made = make()?.map(|expr| KeptPredicate::new(&expr));
+        lock(&self.hiding).insert(key.clone(), made.clone());
+        Ok(made)
     }
 
     /// A write target's appended checks, made by `make` on first use.
@@ -136,22 +144,6 @@ impl PolicyCache {
         give_back(&self.reads, &key, query, |q, master| restore(q, master));
     }
 
-    /// Gives back a hiding predicate taken by `find` out of what the
-    /// statement made of it.
-    pub(super) fn give_back_hiding(
-        &self,
-        key: &HidingKey,
-        found: Expr,
-        find: impl FnOnce(Expr, &Expr) -> Option<Expr>,
-    ) {
-        give_back(&self.hiding, key, Some(found), |e, master| {
-            let (Some(e), Some(master)) = (e, master) else {
-                return None;
-            };
-            find(e, master).map(Some)
-        });
-    }
-
     /// Gives back a target's RETURNING check items.
     pub(super) fn give_back_checks(&self, key: &ChecksKey, items: Vec<SelectItem>) {
         give_back(&self.checks, key, items, |items, _| Some(items));
@@ -174,19 +166,6 @@ impl PolicyCache {
             |p, m| same(p, m),
             |m| format!("({m})"),
             swap,
-        )
-    }
-
-    /// Swaps `policy` for its printed text if it is `key`'s hiding
-    /// predicate as made.
-    pub(super) fn swap_hiding(&self, key: &HidingKey, policy: &mut Expr) -> bool {
-        swap_unchanged(
-            &self.hiding,
-            key,
-            policy,
-            |p, m| m.as_ref() == Some(p),
-            |m| m.as_ref().map(ToString::to_string).unwrap_or_default(),
-            |p, text| Some(Some(std::mem::replace(p, raw(text)))),
         )
     }
 
