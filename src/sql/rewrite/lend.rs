@@ -1,10 +1,11 @@
 //! Giving kept policy parts back once a statement is printed: the policy
-//! subqueries, hiding predicate and RETURNING checks a statement borrowed
-//! from the `PolicyCache` are taken out of it, undone where the rewrite
-//! changed them (conditions moved into a fence, a fence dropped), and kept
-//! for the next statement if they equal what was made. Parts left as made
-//! were already given back before printing (`printed.rs`), the flat
-//! tables' policies always.
+//! subqueries whose trees a statement borrowed (to move conditions into)
+//! and the RETURNING checks it changed are taken out of it, undone where
+//! the rewrite changed them (conditions moved into a fence, a fence
+//! dropped), and kept for the next statement if they equal what was made.
+//! Checks left as made were already given back before printing
+//! (`printed.rs`); hiding predicates and unchanged subqueries are only
+//! ever placed as text.
 
 use std::ops::ControlFlow;
 
@@ -13,17 +14,17 @@ use sqlparser::ast::{
     VisitorMut,
 };
 
-use super::pushdown::Fence;
+use super::pushdown::{fence_id, Fence};
 use super::tenant::{ChecksKey, PolicyCache};
 use crate::sql::emit::needs_parens;
 
-/// What one statement borrowed: its fences (and, once per condition moved
-/// into one, its address) and the check items at the end of its RETURNING
-/// (how many).
+/// What one statement borrowed: the fences whose trees were lent (and,
+/// once per condition moved into one, its id) and the check items at the
+/// end of its RETURNING (how many).
 #[derive(Debug, Default)]
 pub(super) struct Lent {
     pub fences: Vec<Fence>,
-    pub pushed: Vec<*const Query>,
+    pub pushed: Vec<*const u8>,
     pub checks: Option<(ChecksKey, usize)>,
 }
 
@@ -36,11 +37,7 @@ pub(super) fn give_back(cache: &PolicyCache, statement: &mut Statement, lent: Le
         }
     }
     for (fence, query) in take_fences(statement, &lent.fences) {
-        let moved_in = lent
-            .pushed
-            .iter()
-            .filter(|p| std::ptr::eq(**p, fence.query))
-            .count();
+        let moved_in = lent.pushed.iter().filter(|p| **p == fence.id).count();
         cache.give_back_read((fence.table, fence.locked), query, |query, made| {
             restore_read(query, made, moved_in)
         });
@@ -107,20 +104,20 @@ fn restore_read(mut query: Box<Query>, original: &Query, moved_in: usize) -> Opt
 
 /// Takes the fences out of `statement`, leaving an empty table reference
 /// in the place of each (nothing below it is walked).
-fn take_fences(statement: &mut Statement, fences: &[Fence]) -> Vec<(Fence, Box<Query>)> {
+fn take_fences<'f>(statement: &mut Statement, fences: &'f [Fence]) -> Vec<(&'f Fence, Box<Query>)> {
     let mut taken = Vec::with_capacity(fences.len());
     if fences.is_empty() {
         return taken;
     }
     each_factor(statement, fences.len(), |factor| {
-        let TableFactor::Derived { subquery, .. } = factor else {
+        if !matches!(factor, TableFactor::Derived { .. }) {
             return false;
-        };
-        let Some(fence) = fences.iter().find(|f| std::ptr::eq(f.query, &**subquery)) else {
+        }
+        let Some(fence) = fence_id(factor).and_then(|id| fences.iter().find(|f| f.id == id)) else {
             return false;
         };
         if let TableFactor::Derived { subquery, .. } = std::mem::replace(factor, placeholder()) {
-            taken.push((*fence, subquery));
+            taken.push((fence, subquery));
         }
         true
     });

@@ -413,6 +413,7 @@ fn rewrite_statement(
     }?;
     let mut lent = rewriter.lent;
     lent.fences = rewriter.all_fences;
+    lent.fences.retain(|f| f.lent);
     Ok((plan, lent))
 }
 

@@ -1,25 +1,34 @@
-//! Kept parts printed once. A policy subquery, hiding predicate or set of
-//! RETURNING checks that a statement borrowed (`lend.rs`) and left as it was
-//! made prints as the same text in every statement, so once the statement
-//! is rewritten, each such part is given back to the cache before the
-//! statement is printed, and a node printing the part's kept text takes its
-//! place: printing the statement then costs about what printing the user's
-//! own text does, whatever the policies add.
+//! Kept parts printed once. A policy subquery, hiding predicate, set of
+//! RETURNING checks or UPDATE guard prints as the same text in every
+//! statement of a tenant, so it is printed once, and a statement holds a
+//! node printing that text where the part goes: printing the statement then
+//! costs about what printing the user's own text does, whatever the
+//! policies add.
+//!
+//! - A policy subquery is placed as its text (`table.rs`, `raw_table`),
+//!   fenced; `unfence.rs` swaps in the text printed without the fence, and
+//!   `pushdown.rs` puts the tree in its place where it moves a condition
+//!   into it (the tree is then lent and given back, `lend.rs`).
+//! - A hiding predicate is placed as its text (`KeptPredicate`).
+//! - RETURNING checks are lent as trees and, once the statement is
+//!   rewritten, given back before it is printed if they are as made, their
+//!   text taking their place (`swap_for_text`).
+//! - The UPDATE guard is filled into its printed template (`GuardTemplate`).
 //!
 //! The node is an unquoted identifier, which sqlparser prints as its value
 //! verbatim (`raw`). It only ever holds text printed from the tree it stands
-//! for (or a template made from one, `GuardTemplate`), and is put in place
-//! once nothing reads the tree any more, but to print it — except the
-//! UPDATE guard, which only the printer reads after it is made.
+//! for (or a template made from one), and only where nothing reads the tree
+//! but the printer: the rewriter's walks meet a placed subquery as a table
+//! reference they know by its address (`pushdown::fence_id`).
 
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    Expr, Ident, ObjectName, ObjectNamePart, Query, Statement, TableAlias, TableFactor, VisitMut,
+    Expr, Ident, ObjectName, ObjectNamePart, Statement, TableAlias, TableFactor, VisitMut,
     VisitorMut,
 };
 
-use super::lend::{each_factor, returning_checks, Lent};
+use super::lend::{returning_checks, Lent};
 use super::tenant::PolicyCache;
 use super::upsert::target_column;
 use crate::sql::emit::needs_parens;
@@ -65,7 +74,7 @@ impl KeptPredicate {
 }
 
 /// A table factor printed as `text`, then its alias.
-fn raw_table(text: String, alias: Option<TableAlias>) -> TableFactor {
+pub(super) fn raw_table(text: String, alias: Option<TableAlias>) -> TableFactor {
     plain_table(
         ObjectName(vec![ObjectNamePart::Identifier(Ident::new(text))]),
         alias,
@@ -89,10 +98,10 @@ pub(super) fn plain_table(name: ObjectName, alias: Option<TableAlias>) -> TableF
     }
 }
 
-/// Gives back to `cache` every part `statement` borrowed and left as it was
-/// made, putting its printed text in its place; what is given back here is
-/// taken out of `lent`. Parts a statement changed (a fence a condition was
-/// moved into or dropped) stay, printed from the tree and given back after.
+/// Gives back to `cache` the RETURNING checks `statement` borrowed, if it
+/// left them as made, putting their printed text in their place (and takes
+/// them out of `lent`). Lent subqueries (a condition was moved into each)
+/// stay, printed from the tree and given back after.
 pub(super) fn swap_for_text(cache: &PolicyCache, statement: &mut Statement, lent: &mut Lent) {
     if let Some((key, count)) = &lent.checks {
         if let Some((returning, start)) = returning_checks(statement, *count) {
@@ -101,58 +110,6 @@ pub(super) fn swap_for_text(cache: &PolicyCache, statement: &mut Statement, lent
             }
         }
     }
-    swap_fences(cache, statement, lent);
-}
-
-/// Each fence nothing was moved into, and that is as made, swapped for its
-/// text and given back.
-fn swap_fences(cache: &PolicyCache, statement: &mut Statement, lent: &mut Lent) {
-    if lent.fences.is_empty() {
-        return;
-    }
-    let (fences, pushed) = (&lent.fences, &lent.pushed);
-    let mut swapped: Vec<*const Query> = Vec::with_capacity(fences.len());
-    each_factor(statement, fences.len(), |factor| {
-        let TableFactor::Derived {
-            lateral: false,
-            subquery,
-            sample: None,
-            ..
-        } = factor
-        else {
-            return false;
-        };
-        let Some(fence) = fences.iter().find(|f| std::ptr::eq(f.query, &**subquery)) else {
-            return false;
-        };
-        if pushed.iter().any(|p| std::ptr::eq(*p, fence.query)) {
-            return false;
-        }
-        let fence = *fence;
-        let done = cache.swap_read(
-            (fence.table, fence.locked),
-            factor,
-            |factor, master| {
-                matches!(factor, TableFactor::Derived { subquery, .. } if **subquery == *master)
-            },
-            |factor, text| {
-                let TableFactor::Derived { alias, .. } = factor else {
-                    return None;
-                };
-                let alias = alias.take();
-                match std::mem::replace(factor, raw_table(text, alias)) {
-                    TableFactor::Derived { subquery, .. } => Some(subquery),
-                    _ => None,
-                }
-            },
-        );
-        if done {
-            swapped.push(fence.query);
-        }
-        done
-    });
-    lent.fences
-        .retain(|f| !swapped.iter().any(|s| std::ptr::eq(*s, f.query)));
 }
 
 /// An UPDATE guard (`update.rs`) printed with a hole wherever it reads a

@@ -6,11 +6,12 @@
 //! `rewrite`.
 
 use sqlparser::ast::{
-    self as sql, BinaryOperator, Expr, Ident, JoinOperator, Query, Select, SetExpr, TableFactor,
-    UnaryOperator, VisitMut, VisitorMut,
+    self as sql, BinaryOperator, Expr, Ident, JoinOperator, ObjectNamePart, Query, Select, SetExpr,
+    TableAlias, TableFactor, UnaryOperator, VisitMut, VisitorMut,
 };
 
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 use crate::lang::model::{Column, Ty};
 use crate::sql::emit::nested;
@@ -20,15 +21,70 @@ use super::printed::KeptPredicate;
 use super::query::QueryRewriter;
 use super::scope::{fold, folds_to, names_declared};
 use super::target::{guarded_where, Target};
+use super::tenant::ReadText;
 
-/// A policy subquery the rewriter made at the current SELECT level: its
-/// address (the boxed `Query`, which does not move), its table and
-/// whether the read locks rows (together, its key in the `PolicyCache`).
-#[derive(Clone, Copy, Debug)]
+/// A policy subquery the rewriter placed: where it is ([`fence_id`]), its
+/// table and whether the read locks rows (together, its key in the
+/// `PolicyCache`), its text, and whether its tree was lent to the
+/// statement (a condition was moved into it; `lend.rs` takes it back).
+#[derive(Clone, Debug)]
 pub struct Fence {
-    pub query: *const Query,
+    pub id: *const u8,
     pub table: usize,
     pub locked: bool,
+    pub text: Arc<ReadText>,
+    pub lent: bool,
+}
+
+/// What tells a placed policy subquery in a statement: the address of its
+/// text (a printed node, `printed::raw_table`), or of its `Query` once its
+/// tree is lent. Neither moves while the statement is rewritten, and no
+/// two live ones are the same.
+pub(super) fn fence_id(factor: &TableFactor) -> Option<*const u8> {
+    match factor {
+        TableFactor::Derived { subquery, .. } => {
+            Some(std::ptr::from_ref::<Query>(subquery).cast::<u8>())
+        }
+        TableFactor::Table { name, .. } => match name.0.as_slice() {
+            [ObjectNamePart::Identifier(ident)]
+                if ident.quote_style.is_none() && !ident.value.is_empty() =>
+            {
+                Some(ident.value.as_ptr())
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The fence among `fences` that `factor` is, and its alias: only where
+/// the factor is as placed (an alias without column names, not LATERAL).
+pub(super) fn find_fence<'f, 'a>(
+    fences: &'f [Fence],
+    factor: &'a TableFactor,
+) -> Option<(&'f Fence, &'a TableAlias)> {
+    let alias = match factor {
+        TableFactor::Derived {
+            alias: Some(alias),
+            lateral: false,
+            ..
+        }
+        | TableFactor::Table {
+            alias: Some(alias), ..
+        } if alias.columns.is_empty() => alias,
+        _ => return None,
+    };
+    let id = fence_id(factor)?;
+    fences.iter().find(|f| f.id == id).map(|f| (f, alias))
+}
+
+/// What [`QueryRewriter::push_down`] did: the fences whose trees it lent
+/// (their ids before and after), and per condition AND-ed after a fence's
+/// policy, that fence.
+#[derive(Default)]
+pub(super) struct Pushed {
+    pub lent: Vec<(*const u8, *const u8)>,
+    pub moved: Vec<*const u8>,
 }
 
 /// How deep [`leakproof`] looks before it answers no.
@@ -36,14 +92,15 @@ pub(super) const MAX_LEAKPROOF_DEPTH: usize = 64;
 
 /// A top-level FROM item of one SELECT that is one of its fences.
 struct Candidate {
-    /// The fence's subquery (its address).
-    query: *const Query,
+    /// The fence ([`fence_id`]).
+    id: *const u8,
     /// Position: `from[i]`, and `joins[j]` or the relation itself.
     from: usize,
     join: Option<usize>,
     /// The reference name (alias), folded.
     reference: String,
     table: usize,
+    locked: bool,
     /// Not on the nullable side of an outer join: a `WHERE` condition on
     /// it filters exactly its own rows.
     pushable: bool,
@@ -360,9 +417,11 @@ impl VisitorMut for Requalify<'_> {
 impl<'a> QueryRewriter<'a> {
     /// Moves the leakproof `WHERE` conjuncts of `select` that read one of
     /// its fences (and nothing else) into that fence, each AND-ed after
-    /// what is there; says which fence each went to.
-    pub(super) fn push_down(&self, select: &mut Select, fences: &[Fence]) -> Vec<*const Query> {
-        let mut pushed = Vec::new();
+    /// what is there, the fence's tree lent first; says which fences were
+    /// lent (their ids before and after) and which fence each condition
+    /// went to.
+    pub(super) fn push_down(&self, select: &mut Select, fences: &[Fence]) -> Pushed {
+        let mut pushed = Pushed::default();
         let Some(selection) = select.selection.take() else {
             return pushed;
         };
@@ -400,6 +459,24 @@ impl<'a> QueryRewriter<'a> {
             select.selection = Some(selection);
             return pushed;
         }
+        // Each fence a condition goes to gets its tree before anything
+        // moves; its id changes with it.
+        let mut ids: Vec<*const u8> = candidates.iter().map(|c| c.id).collect();
+        for (t, (candidate, id)) in candidates.iter().zip(&mut ids).enumerate() {
+            if !targets.contains(&Some(t)) {
+                continue;
+            }
+            match self.lend_tree(select, candidate) {
+                Some(lent) => {
+                    pushed.lent.push((*id, lent));
+                    *id = lent;
+                }
+                None => {
+                    select.selection = Some(selection);
+                    return pushed;
+                }
+            }
+        }
         let mut kept: Option<Expr> = None;
         let mut moved: Vec<(usize, Expr)> = Vec::new();
         for (mut part, target) in conjuncts(selection).into_iter().zip(targets) {
@@ -429,7 +506,7 @@ impl<'a> QueryRewriter<'a> {
                 fence.selection = Some(match fence.selection.take() {
                     None => part,
                     Some(policy) => {
-                        pushed.push(candidate.query);
+                        pushed.moved.extend(ids.get(t));
                         Expr::BinaryOp {
                             left: Box::new(nested(policy)),
                             op: BinaryOperator::And,
@@ -440,6 +517,30 @@ impl<'a> QueryRewriter<'a> {
             }
         }
         pushed
+    }
+
+    /// Puts the tree of `candidate`'s policy subquery in place of its text
+    /// (or leaves the tree it has); its id after.
+    fn lend_tree(&self, select: &mut Select, candidate: &Candidate) -> Option<*const u8> {
+        let item = select.from.get_mut(candidate.from)?;
+        let relation = match candidate.join {
+            None => &mut item.relation,
+            Some(j) => &mut item.joins.get_mut(j)?.relation,
+        };
+        if let TableFactor::Table { alias, .. } = relation {
+            let key = (candidate.table, candidate.locked);
+            let subquery = self
+                .policy_cache
+                .read(key, || self.made_read(key.0, key.1))
+                .ok()?;
+            *relation = TableFactor::Derived {
+                lateral: false,
+                subquery,
+                alias: alias.take(),
+                sample: None,
+            };
+        }
+        fence_id(relation)
     }
 
     /// The table's name as the policy inside its fence reads it.
@@ -468,19 +569,7 @@ impl<'a> QueryRewriter<'a> {
                     .map(|(j, x)| (Some(j), &x.relation)),
             );
             for (join, relation) in relations {
-                let fence = match relation {
-                    TableFactor::Derived {
-                        subquery,
-                        alias: Some(alias),
-                        lateral: false,
-                        ..
-                    } if alias.columns.is_empty() => fences
-                        .iter()
-                        .find(|f| std::ptr::eq(f.query, &**subquery))
-                        .map(|f| (f.query, f.table, fold(&alias.name, self.dialect))),
-                    _ => None,
-                };
-                let Some((query, table, reference)) = fence else {
+                let Some((fence, alias)) = find_fence(fences, relation) else {
                     all_fenced = false;
                     continue;
                 };
@@ -490,11 +579,12 @@ impl<'a> QueryRewriter<'a> {
                     (None, _) => false,
                 };
                 out.push(Candidate {
-                    query,
+                    id: fence.id,
                     from: i,
                     join,
-                    reference,
-                    table,
+                    reference: fold(&alias.name, self.dialect),
+                    table: fence.table,
+                    locked: fence.locked,
                     pushable,
                 });
             }

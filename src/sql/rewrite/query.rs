@@ -278,7 +278,13 @@ impl VisitorMut for QueryRewriter<'_> {
         let fences = self.fences.pop().unwrap_or_default();
         if !fences.is_empty() {
             let pushed = self.push_down(select, &fences);
-            self.lent.pushed.extend(pushed);
+            for (before, after) in pushed.lent {
+                if let Some(fence) = self.all_fences.iter_mut().find(|f| f.id == before) {
+                    fence.id = after;
+                    fence.lent = true;
+                }
+            }
+            self.lent.pushed.extend(pushed.moved);
         }
         ControlFlow::Continue(())
     }

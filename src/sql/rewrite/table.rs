@@ -3,6 +3,7 @@
 //! its combined, tenant-specialised SELECT policy under the user's alias.
 
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 use sqlparser::ast::{self as sql, Ident, Query, TableAlias, TableFactor, Visit, Visitor};
 
@@ -13,9 +14,11 @@ use crate::sql::template::fenced_select_all;
 use crate::sql::{Dialect, EmitError, Scope};
 
 use super::error::RewriteError;
-use super::pushdown::Fence;
+use super::printed::raw_table;
+use super::pushdown::{fence_id, Fence};
 use super::query::QueryRewriter;
 use super::scope::{fold, fold_declared, idents, is_declared, CteMeaning, Frame};
+use super::tenant::ReadText;
 
 /// System schemas and relation prefixes: catalogs are never read through the rewriter.
 pub(super) fn is_system(parts: &[String]) -> bool {
@@ -105,29 +108,44 @@ impl QueryRewriter<'_> {
         });
         let locked = frame.lock.reaches_ident(&alias.name, self.dialect);
         // The same table read the same way gets the same subquery: made
-        // (combined, specialised, emitted) once per tenant, lent after.
-        let subquery = self
+        // (combined, specialised, emitted) and printed once per tenant, and
+        // placed as its text; its tree is lent only where a condition is
+        // moved into it (`pushdown.rs`).
+        let text = self
             .policy_cache
-            .read((index, locked), || self.policy_subquery(index, locked))?;
+            .read_text((index, locked), || self.made_read(index, locked))?;
         if frame.has_with_names() {
-            check_hidden_tables(&subquery, frame, self.dialect, &table.name.to_string())?;
+            check_hidden_tables(&text.names, frame, self.dialect, &table.name.to_string())?;
         }
+        *factor = raw_table(text.fenced.clone(), Some(alias));
+        let Some(id) = fence_id(factor) else {
+            return Err(RewriteError::Unsupported {
+                construct: "a policy subquery that could not be placed".into(),
+            });
+        };
         let fence = Fence {
-            query: &*subquery,
+            id,
             table: index,
             locked,
+            text,
+            lent: false,
         };
         if let Some(level) = self.fences.last_mut() {
-            level.push(fence);
+            level.push(fence.clone());
         }
         self.all_fences.push(fence);
-        *factor = TableFactor::Derived {
-            lateral: false,
-            subquery,
-            alias: Some(alias),
-            sample: None,
-        };
         Ok(())
+    }
+
+    /// The policy subquery of a read of table `index` and its text.
+    pub(super) fn made_read(
+        &self,
+        index: usize,
+        locked: bool,
+    ) -> Result<(Box<Query>, Arc<ReadText>), RewriteError> {
+        let query = self.policy_subquery(index, locked)?;
+        let text = ReadText::new(&query, unqualified_tables(&query));
+        Ok((Box::new(query), Arc::new(text)))
     }
 
     /// The policy a reference to table `index` applies: SELECT `using`, and
@@ -177,15 +195,9 @@ impl QueryRewriter<'_> {
     }
 }
 
-/// The generated subquery names tables unqualified (its own, and those its
-/// policy's `exists` reads); a WITH item of the same name in scope would
-/// stand in for them, so that is refused.
-fn check_hidden_tables(
-    subquery: &Query,
-    frame: &Frame,
-    dialect: Dialect,
-    reader: &str,
-) -> Result<(), RewriteError> {
+/// The tables a generated subquery names unqualified: its own, and those
+/// its policy's `exists` reads.
+fn unqualified_tables(subquery: &Query) -> Vec<String> {
     struct Names(Vec<String>);
     impl Visitor for Names {
         type Break = ();
@@ -198,12 +210,23 @@ fn check_hidden_tables(
     }
     let mut names = Names(Vec::new());
     let _ = subquery.visit(&mut names);
-    for table in names.0 {
-        let folded = fold_declared(&table, dialect);
+    names.0
+}
+
+/// A WITH item in scope named as a table the generated subquery names
+/// unqualified (`names`) would stand in for it, so that is refused.
+fn check_hidden_tables(
+    names: &[String],
+    frame: &Frame,
+    dialect: Dialect,
+    reader: &str,
+) -> Result<(), RewriteError> {
+    for table in names {
+        let folded = fold_declared(table, dialect);
         if frame.meaning(&folded) != CteMeaning::Table {
             return Err(RewriteError::CteHidesPolicyTable {
                 cte: table.clone(),
-                table,
+                table: table.clone(),
                 reader: reader.to_string(),
             });
         }

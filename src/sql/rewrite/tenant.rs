@@ -4,9 +4,11 @@
 //! A table read (`FROM orders`) becomes the same policy subquery in every
 //! statement a tenant sends: combining its policies, specialising them to the
 //! context and emitting SQL is most of a rewrite's cost, so the subquery of
-//! each (table, locked) pair is made on first use (`PolicyCache`), and so
-//! are a write target's hiding predicate and RETURNING checks; statements
-//! borrow copies and give them back (`lend.rs`). `max_rows` is resolved once.
+//! each (table, locked) pair is made and printed on first use
+//! (`PolicyCache`), and so are a write target's hiding predicate and
+//! RETURNING checks; statements place the text (`printed.rs`), or borrow
+//! copies of the trees they change and give them back (`lend.rs`).
+//! `max_rows` is resolved once.
 
 use std::collections::HashMap;
 
@@ -58,13 +60,13 @@ type Pool<K, T, E = ()> = Mutex<HashMap<K, Kept<T, E>, RandomState>>;
 /// the policy subqueries of table reads by (table index, whether the read
 /// locks rows), and the predicates and checks of write targets.
 ///
-/// A statement borrows each part (a spare copy, or a clone of the master
-/// when none is spare), and once it is printed gives the copy back
-/// (`lend.rs`); a copy is kept as a spare only if it equals the master, so
-/// nothing a statement did to it reaches the next one.
+/// A statement that borrows a part's tree gets a spare copy, or a clone of
+/// the master when none is spare, and once it is printed gives the copy
+/// back (`lend.rs`); a copy is kept as a spare only if it equals the
+/// master, so nothing a statement did to it reaches the next one.
 #[derive(Debug, Default)]
 pub(super) struct PolicyCache {
-    reads: Pool<(usize, bool), Box<Query>>,
+    reads: Pool<(usize, bool), Box<Query>, Arc<ReadText>>,
     /// Hiding predicates, kept as text only (`KeptPredicate`): nothing
     /// reads one once a statement holds it.
     hiding: Mutex<HashMap<HidingKey, Option<KeptPredicate>, RandomState>>,
@@ -72,6 +74,30 @@ pub(super) struct PolicyCache {
     /// UPDATE guards by the key of the checks they repeat (`update.rs`):
     /// only ever cloned, never lent.
     guards: Mutex<HashMap<ChecksKey, Arc<Option<UpdateGuard>>, RandomState>>,
+}
+
+/// A policy subquery as statements place it (`table.rs`): printed once,
+/// fenced (`OFFSET 0`) and not (`unfence.rs`), and the tables it names
+/// unqualified (which a WITH item of the same name would hide). Its tree
+/// is lent only to a statement that moves a condition into it
+/// (`pushdown.rs`).
+#[derive(Debug)]
+pub(super) struct ReadText {
+    pub fenced: String,
+    pub unfenced: String,
+    pub names: Vec<String>,
+}
+
+impl ReadText {
+    pub(super) fn new(made: &Query, names: Vec<String>) -> Self {
+        let mut unfenced = made.clone();
+        unfenced.limit_clause = None;
+        ReadText {
+            fenced: format!("({made})"),
+            unfenced: format!("({unfenced})"),
+            names,
+        }
+    }
 }
 
 /// An UPDATE's new-row checks as one guard raising the marked 42501, over
@@ -86,13 +112,32 @@ pub(super) struct UpdateGuard {
 }
 
 impl PolicyCache {
-    /// The subquery for `key`, made by `make` on first use.
+    /// A copy of the subquery for `key`, made by `make` on first use.
     pub(super) fn read(
         &self,
         key: (usize, bool),
-        make: impl FnOnce() -> Result<Query, RewriteError>,
+        make: impl FnOnce() -> Result<(Box<Query>, Arc<ReadText>), RewriteError>,
     ) -> Result<Box<Query>, RewriteError> {
-        lend(&self.reads, &key, || Ok((Box::new(make()?), ()))).map(|(query, ())| query)
+        lend(&self.reads, &key, make).map(|(query, _)| query)
+    }
+
+    /// The subquery for `key` as text, made by `make` on first use.
+    pub(super) fn read_text(
+        &self,
+        key: (usize, bool),
+        make: impl FnOnce() -> Result<(Box<Query>, Arc<ReadText>), RewriteError>,
+    ) -> Result<Arc<ReadText>, RewriteError> {
+        if let Some(kept) = lock(&self.reads).get(&key) {
+            return Ok(Arc::clone(&kept.extra));
+        }
+        let (master, text) = make()?;
+        lock(&self.reads).entry(key).or_insert(Kept {
+            master,
+            extra: Arc::clone(&text),
+            spares: Vec::new(),
+            text: None,
+        });
+        Ok(text)
     }
 
     /// A write target's hiding predicate (or a flat table's policy), made
@@ -147,26 +192,6 @@ impl PolicyCache {
     /// Gives back a target's RETURNING check items.
     pub(super) fn give_back_checks(&self, key: &ChecksKey, items: Vec<SelectItem>) {
         give_back(&self.checks, key, items, |items, _| Some(items));
-    }
-
-    /// Swaps the policy subquery a statement holds in `part` for the text
-    /// of `key`'s master, printed `(SELECT …)`, if `same` finds it is the
-    /// master unchanged: `swap` takes the subquery out, leaving the text.
-    pub(super) fn swap_read<P>(
-        &self,
-        key: (usize, bool),
-        part: &mut P,
-        same: impl FnOnce(&P, &Query) -> bool,
-        swap: impl FnOnce(&mut P, String) -> Option<Box<Query>>,
-    ) -> bool {
-        swap_unchanged(
-            &self.reads,
-            &key,
-            part,
-            |p, m| same(p, m),
-            |m| format!("({m})"),
-            swap,
-        )
     }
 
     /// Swaps the RETURNING items from `start` on for their printed text,

@@ -7,15 +7,17 @@
 //! from an index).
 
 use sqlparser::ast::{
-    Expr, GroupByExpr, Ident, JoinConstraint, JoinOperator, Query, Select, SelectItem, SetExpr,
-    TableFactor, VisitMut, VisitorMut,
+    Expr, GroupByExpr, Ident, JoinConstraint, JoinOperator, ObjectNamePart, Query, Select,
+    SelectItem, SetExpr, TableFactor, VisitMut, VisitorMut,
 };
 
 use std::ops::ControlFlow;
 
 use crate::lang::model::Column;
 
-use super::pushdown::{leakproof, strip, Fence, Resolve, MAX_LEAKPROOF_DEPTH};
+use super::pushdown::{
+    fence_id, find_fence, leakproof, strip, Fence, Resolve, MAX_LEAKPROOF_DEPTH,
+};
 use super::query::QueryRewriter;
 use super::scope::{fold, folds_to, idents, names_declared};
 use super::table::resolve;
@@ -172,27 +174,20 @@ fn level_is_leakproof(
         .all(|c| leakproof(c, &level, &mut Vec::new(), depth + 1))
 }
 
-/// A fence (by the address of its subquery), an open declared table or a
-/// flat one (`flat.rs`; while `judging_plain`, any declared table), with its
-/// reference name.
+/// A fence, an open declared table or a flat one (`flat.rs`; while
+/// `judging_plain`, any declared table), with its reference name.
 fn known_item(
     rewriter: &QueryRewriter<'_>,
     fences: &[Fence],
     relation: &TableFactor,
 ) -> Option<Item> {
+    if let Some((fence, alias)) = find_fence(fences, relation) {
+        return Some(Item {
+            reference: fold(&alias.name, rewriter.dialect),
+            table: fence.table,
+        });
+    }
     match relation {
-        TableFactor::Derived {
-            subquery,
-            alias: Some(alias),
-            lateral: false,
-            ..
-        } if alias.columns.is_empty() => fences
-            .iter()
-            .find(|f| std::ptr::eq(f.query, &**subquery))
-            .map(|f| Item {
-                reference: fold(&alias.name, rewriter.dialect),
-                table: f.table,
-            }),
         TableFactor::Table { name, alias, .. } => {
             if alias.as_ref().is_some_and(|a| !a.columns.is_empty()) {
                 return None;
@@ -222,13 +217,20 @@ pub(super) fn select_is_leakproof(rewriter: &QueryRewriter<'_>, select: &Select)
     level_is_leakproof(rewriter, &rewriter.all_fences, select, None, 0)
 }
 
-/// Takes the `OFFSET 0` off a FROM item that is a fence (without walking
-/// the policy inside it).
+/// Takes the `OFFSET 0` off a FROM item that is a fence: off its tree, or
+/// its text for the one printed without (without walking the policy).
 fn unfence_relation(relation: &mut TableFactor, fences: &[Fence]) {
-    if let TableFactor::Derived { subquery, .. } = relation {
-        if fences.iter().any(|f| std::ptr::eq(f.query, &**subquery)) {
-            subquery.limit_clause = None;
+    let Some(fence) = fence_id(relation).and_then(|id| fences.iter().find(|f| f.id == id)) else {
+        return;
+    };
+    match relation {
+        TableFactor::Derived { subquery, .. } => subquery.limit_clause = None,
+        TableFactor::Table { name, .. } => {
+            if let [ObjectNamePart::Identifier(text)] = name.0.as_mut_slice() {
+                text.value.clone_from(&fence.text.unfenced);
+            }
         }
+        _ => {}
     }
 }
 
@@ -239,10 +241,8 @@ struct Unfence<'a> {
 
 impl VisitorMut for Unfence<'_> {
     type Break = ();
-    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
-        if self.fences.iter().any(|f| std::ptr::eq(f.query, &*query)) {
-            query.limit_clause = None;
-        }
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        unfence_relation(factor, self.fences);
         ControlFlow::Continue(())
     }
 }
