@@ -14,7 +14,7 @@ use sqlparser::ast::{
     VisitorMut,
 };
 
-use super::pushdown::{fence_id, Fence};
+use super::fence::{fence_id, Fence};
 use super::tenant::{ChecksKey, PolicyCache};
 use crate::sql::emit::needs_parens;
 

@@ -60,6 +60,7 @@ mod copied;
 mod delete;
 mod deny;
 mod error;
+mod fence;
 mod flat;
 mod insert;
 mod lend;

@@ -19,7 +19,7 @@
 //! verbatim (`raw`). It only ever holds text printed from the tree it stands
 //! for (or a template made from one), and only where nothing reads the tree
 //! but the printer: the rewriter's walks meet a placed subquery as a table
-//! reference they know by its address (`pushdown::fence_id`).
+//! reference they know by its address (`fence.rs`).
 
 use std::ops::ControlFlow;
 

@@ -15,8 +15,8 @@ use crate::sql::{ContextSource, Dialect, Emitter};
 
 use super::deny::check_function;
 use super::error::RewriteError;
+use super::fence::Fence;
 use super::lend::Lent;
-use super::pushdown::Fence;
 use super::row_check::{Interpreted, RowCheck};
 use super::scope::{fold, folds_to, Frame};
 use super::tenant::PolicyCache;

@@ -14,8 +14,8 @@ use crate::sql::template::fenced_select_all;
 use crate::sql::{Dialect, EmitError, Scope};
 
 use super::error::RewriteError;
+use super::fence::{fence_id, Fence};
 use super::printed::raw_table;
-use super::pushdown::{fence_id, Fence};
 use super::query::QueryRewriter;
 use super::scope::{fold, fold_declared, idents, is_declared, CteMeaning, Frame};
 use super::tenant::ReadText;

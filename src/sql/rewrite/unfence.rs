@@ -15,9 +15,8 @@ use std::ops::ControlFlow;
 
 use crate::lang::model::Column;
 
-use super::pushdown::{
-    fence_id, find_fence, leakproof, strip, Fence, Resolve, MAX_LEAKPROOF_DEPTH,
-};
+use super::fence::{fence_id, find_fence, Fence};
+use super::pushdown::{leakproof, strip, Resolve, MAX_LEAKPROOF_DEPTH};
 use super::query::QueryRewriter;
 use super::scope::{fold, folds_to, idents, names_declared};
 use super::table::resolve;
