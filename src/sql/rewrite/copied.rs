@@ -40,6 +40,16 @@ pub(super) fn qualified_copy_where(
     if has_subquery(value) {
         return None;
     }
+    qualify(value.clone(), qualifier, is_column)
+}
+
+/// `copy` qualified as [`qualified_copy_where`] says, for a value the caller
+/// found has no subquery.
+pub(super) fn qualify(
+    mut copy: Expr,
+    qualifier: Option<&[String]>,
+    is_column: impl Fn(&Ident) -> bool,
+) -> Option<Expr> {
     struct Qualify<'a, F> {
         qualifier: Option<&'a [String]>,
         is_column: F,
@@ -64,7 +74,6 @@ pub(super) fn qualified_copy_where(
             ControlFlow::Continue(())
         }
     }
-    let mut copy = value.clone();
     let mut qualify = Qualify {
         qualifier,
         is_column,

@@ -67,12 +67,12 @@ impl QueryRewriter<'_> {
             .tables
             .get(target.index)
             .ok_or_else(|| unsupported("a DELETE target out of range"))?;
-        let columns: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
+        let columns = &table.columns;
         let reads = delete.returning.is_some()
             || delete
                 .selection
                 .as_ref()
-                .is_some_and(|w| names_target_column(w, &columns, &target, self.dialect));
+                .is_some_and(|w| names_target_column(w, columns, &target, self.dialect));
         if let Some(using) = &mut delete.using {
             self.rewrite_clause(using)?;
         }

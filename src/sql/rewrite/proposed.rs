@@ -7,8 +7,8 @@
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    self as sql, CaseWhen, Expr, Insert, OnConflictAction, OnInsert, SelectItem, SetExpr, Visit,
-    Visitor,
+    self as sql, CaseWhen, Expr, Insert, OnConflictAction, OnInsert, Query, SelectItem, SetExpr,
+    Visit, Visitor,
 };
 
 use crate::lang::model::{TExpr, TExprKind, Table, Ty, Value};
@@ -310,38 +310,58 @@ const STABLE_FUNCTIONS: [&str; 12] = [
 /// SQLite dialect's checked arithmetic): a volatile one would give the check
 /// another value than the row stores, as the guard evaluates it again.
 pub(super) fn calls_function(expr: &Expr) -> bool {
-    struct Calls;
-    impl Visitor for Calls {
-        type Break = ();
-        fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
-            let Expr::Function(f) = expr else {
-                return ControlFlow::Continue(());
-            };
-            let name = f.name.to_string().to_ascii_lowercase();
-            if name.starts_with("rampart_") || STABLE_FUNCTIONS.contains(&name.as_str()) {
-                ControlFlow::Continue(())
-            } else {
-                ControlFlow::Break(())
-            }
-        }
-    }
-    expr.visit(&mut Calls).is_break()
+    finds(expr, unstable_call, false)
 }
 
 /// Whether an expression has a `?` parameter, which SQLite numbers by its
 /// place in the text: a copy of it in a guard would shift the others.
 pub(super) fn has_anonymous_parameter(expr: &Expr) -> bool {
-    struct Anonymous;
-    impl Visitor for Anonymous {
+    finds(expr, anonymous_parameter, false)
+}
+
+/// Whether a guard cannot copy `value`: [`calls_function`],
+/// [`has_anonymous_parameter`] or `copied::has_subquery`, in one walk.
+pub(super) fn uncopyable(value: &Expr) -> bool {
+    finds(value, |e| unstable_call(e) || anonymous_parameter(e), true)
+}
+
+/// A call of a function not known to be stable.
+fn unstable_call(expr: &Expr) -> bool {
+    let Expr::Function(f) = expr else {
+        return false;
+    };
+    let name = f.name.to_string().to_ascii_lowercase();
+    !(name.starts_with("rampart_") || STABLE_FUNCTIONS.contains(&name.as_str()))
+}
+
+/// A `?` parameter.
+fn anonymous_parameter(expr: &Expr) -> bool {
+    matches!(expr, Expr::Value(v) if matches!(&v.value, sql::Value::Placeholder(p) if p == "?"))
+}
+
+/// Whether `expr` holds an expression `hit` finds, or (`subqueries`) a
+/// subquery.
+fn finds(expr: &Expr, hit: impl Fn(&Expr) -> bool, subqueries: bool) -> bool {
+    struct Finds<F> {
+        hit: F,
+        subqueries: bool,
+    }
+    impl<F: Fn(&Expr) -> bool> Visitor for Finds<F> {
         type Break = ();
         fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
-            match expr {
-                Expr::Value(v) if v.value == sql::Value::Placeholder("?".into()) => {
-                    ControlFlow::Break(())
-                }
-                _ => ControlFlow::Continue(()),
+            if (self.hit)(expr) {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        }
+        fn pre_visit_query(&mut self, _: &Query) -> ControlFlow<()> {
+            if self.subqueries {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
             }
         }
     }
-    expr.visit(&mut Anonymous).is_break()
+    expr.visit(&mut Finds { hit, subqueries }).is_break()
 }

@@ -9,7 +9,7 @@ use sqlparser::ast::{
     Visitor,
 };
 
-use crate::lang::model::{TExpr, TExprKind, Value};
+use crate::lang::model::{Column, TExpr, TExprKind, Value};
 use crate::policy::combine::{and, conditions, Condition, OnFail, RowImage, StatementKind};
 use crate::policy::specialise;
 use crate::sql::emit::{column_ref, function, text_literal};
@@ -395,12 +395,12 @@ pub(super) fn guarded_where(policy: Option<KeptPredicate>, user: Option<Expr>) -
 /// only ever applies the SELECT policies where PostgreSQL might not.
 pub fn names_target_column<T: Visit + ?Sized>(
     clause: &T,
-    columns: &[String],
+    columns: &[Column],
     target: &Target,
     dialect: crate::sql::Dialect,
 ) -> bool {
     struct Finder<'a> {
-        columns: &'a [String],
+        columns: &'a [Column],
         reference: &'a str,
         dialect: crate::sql::Dialect,
     }
@@ -411,7 +411,7 @@ pub fn names_target_column<T: Visit + ?Sized>(
                 Expr::Identifier(i) => self
                     .columns
                     .iter()
-                    .any(|c| names_declared(i, c, self.dialect)),
+                    .any(|c| names_declared(i, &c.name, self.dialect)),
                 Expr::CompoundIdentifier(parts) => parts
                     .iter()
                     .rev()

@@ -18,15 +18,15 @@ use crate::lang::model::Ty;
 use crate::policy::combine::{RowImage, StatementKind};
 use crate::sql::Dialect;
 
-use super::copied::{has_subquery, qualified_copy_where};
+use super::copied::qualify;
 use super::error::RewriteError;
 use super::plan::{PlanKind, StatementPlan, VIOLATION_MARKER};
 use super::printed::{raw, GuardTemplate};
-use super::proposed::{calls_function, has_anonymous_parameter, is_default};
+use super::proposed::{is_default, uncopyable};
 use super::query::QueryRewriter;
 use super::target::{names_target_column, Target};
 use super::tenant::UpdateGuard;
-use super::upsert::{declared_index, stored, target_column, Substitute};
+use super::upsert::{declared_index, stored, stored_text, target_column, Substitute};
 
 fn unsupported(construct: &str) -> RewriteError {
     RewriteError::Unsupported {
@@ -85,16 +85,16 @@ impl QueryRewriter<'_> {
             .tables
             .get(target.index)
             .ok_or_else(|| unsupported("an UPDATE target out of range"))?;
-        let columns: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
+        let columns = &table.columns;
         let values: Vec<&Expr> = update.assignments.iter().map(|a| &a.value).collect();
         let reads = update.returning.is_some()
             || update
                 .selection
                 .as_ref()
-                .is_some_and(|w| names_target_column(w, &columns, &target, self.dialect))
+                .is_some_and(|w| names_target_column(w, columns, &target, self.dialect))
             || values
                 .iter()
-                .any(|v| names_target_column(*v, &columns, &target, self.dialect));
+                .any(|v| names_target_column(*v, columns, &target, self.dialect));
         if let Some(UpdateTableFromKind::BeforeSet(from) | UpdateTableFromKind::AfterSet(from)) =
             &mut update.from
         {
@@ -199,7 +199,7 @@ impl QueryRewriter<'_> {
         // table) and stored as the column stores it; and the assignment that
         // carries the guard, the first to a column whose declared type the
         // cast stores exactly.
-        let mut values: Vec<Option<Expr>> = vec![None; read.len()];
+        let mut values: Vec<Option<(Expr, Ty)>> = vec![None; read.len()];
         let mut seen: Vec<usize> = Vec::with_capacity(update.assignments.len());
         let mut carrier = None;
         for (i, assignment) in update.assignments.iter().enumerate() {
@@ -219,18 +219,14 @@ impl QueryRewriter<'_> {
             seen.push(column);
             let (value, ty) = (&assignment.value, declared.ty.ty);
             if let Some(slot) = read.iter().position(|r| *r == declared.name) {
-                if calls_function(value)
-                    || has_anonymous_parameter(value)
-                    || has_subquery(value)
-                    || is_default_cast(value)
-                {
+                if uncopyable(value) || is_default_cast(value) {
                     return Ok(());
                 }
                 let Some(copy) = self.qualified_target_copy(value, table, target) else {
                     return Ok(());
                 };
                 if let Some(slot) = values.get_mut(slot) {
-                    *slot = Some(stored(copy, ty, self.dialect));
+                    *slot = Some((copy, ty));
                 }
             }
             if carrier.is_none()
@@ -249,7 +245,10 @@ impl QueryRewriter<'_> {
             Some(template) => {
                 let printed: Vec<Option<String>> = values
                     .iter()
-                    .map(|v| v.as_ref().map(ToString::to_string))
+                    .map(|v| {
+                        v.as_ref()
+                            .map(|(copy, ty)| stored_text(copy, *ty, self.dialect))
+                    })
                     .collect();
                 raw(template.fill(&printed))
             }
@@ -257,7 +256,10 @@ impl QueryRewriter<'_> {
                 let assigned: Vec<(String, Expr)> = read
                     .iter()
                     .zip(values)
-                    .filter_map(|(column, value)| Some((column.clone(), value?)))
+                    .filter_map(|(column, value)| {
+                        let (copy, ty) = value?;
+                        Some((column.clone(), stored(copy, ty, self.dialect)))
+                    })
                     .collect();
                 let mut guard = guard.clone();
                 let _ = VisitMut::visit(
@@ -353,16 +355,17 @@ impl QueryRewriter<'_> {
         }))
     }
 
-    /// `value` with each column qualified as the target's; `None` where a
-    /// bare name is not one of the target's declared columns (a column of
-    /// an `UPDATE … FROM` table, or anything else a copy could misread).
+    /// `value` (which has no subquery) with each column qualified as the
+    /// target's; `None` where a bare name is not one of the target's
+    /// declared columns (a column of an `UPDATE … FROM` table, or anything
+    /// else a copy could misread).
     fn qualified_target_copy(
         &self,
         value: &Expr,
         table: &crate::lang::model::Table,
         target: &Target,
     ) -> Option<Expr> {
-        qualified_copy_where(value, Some(&target.qualifier), |column| {
+        qualify(value.clone(), Some(&target.qualifier), |column| {
             table
                 .columns
                 .iter()

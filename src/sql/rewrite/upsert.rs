@@ -248,6 +248,15 @@ pub(super) fn stored_value(value: &Expr, ty: Ty, dialect: Dialect) -> Expr {
     stored(value.clone(), ty, dialect)
 }
 
+/// [`stored_value`] printed: `CAST((value) AS type)` on PostgreSQL,
+/// `(value)` on SQLite, as the tree prints (a test keeps them the same).
+pub(super) fn stored_text(value: &Expr, ty: Ty, dialect: Dialect) -> String {
+    match dialect {
+        Dialect::Postgres => format!("CAST(({value}) AS {})", storage_type(ty, dialect)),
+        Dialect::Sqlite => format!("({value})"),
+    }
+}
+
 /// [`stored_value`] of a value given up for it.
 pub(super) fn stored(value: Expr, ty: Ty, dialect: Dialect) -> Expr {
     let nested = Expr::Nested(Box::new(value));
@@ -299,4 +308,51 @@ pub(super) fn target_column<'e>(expr: &'e Expr, qualifier: &[String]) -> Option<
     let same =
         named.len() == qualifier.len() && named.iter().zip(qualifier).all(|(a, b)| a.value == *b);
     same.then_some(column)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use sqlparser::dialect::PostgreSqlDialect;
+    use sqlparser::parser::Parser;
+
+    use super::{stored, stored_text};
+    use crate::lang::model::Ty;
+    use crate::sql::Dialect;
+
+    #[test]
+    fn a_stored_value_prints_as_its_text() {
+        let types = [
+            Ty::Int,
+            Ty::Float,
+            Ty::Bool,
+            Ty::Text,
+            Ty::Timestamp,
+            Ty::TextSet,
+            Ty::IntSet,
+            Ty::Null,
+        ];
+        for sql in [
+            "\"orders\".amount + 1",
+            "'it''s'",
+            "a OR b",
+            "CAST(x AS text)",
+        ] {
+            let value = Parser::new(&PostgreSqlDialect {})
+                .try_with_sql(sql)
+                .unwrap()
+                .parse_expr()
+                .unwrap();
+            for ty in types {
+                for dialect in [Dialect::Postgres, Dialect::Sqlite] {
+                    assert_eq!(
+                        stored_text(&value, ty, dialect),
+                        stored(value.clone(), ty, dialect).to_string(),
+                        "{sql} as {ty:?} on {dialect:?}"
+                    );
+                }
+            }
+        }
+    }
 }
