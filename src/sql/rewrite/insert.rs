@@ -180,17 +180,18 @@ impl QueryRewriter<'_> {
             (Vec::new(), Vec::new())
         };
         let (items, checks) = if runtime {
-            self.check_columns(
+            let (kept, checks) = self.check_columns(
                 &target,
                 kind,
                 reads,
                 RowImage::Inserted,
                 user_columns + image.len(),
-            )?
+            )?;
+            (kept.item(), checks)
         } else {
-            (Vec::new(), Vec::new())
+            (None, Vec::new())
         };
-        if !items.is_empty() || !image.is_empty() {
+        if items.is_some() || !image.is_empty() {
             let returning: &mut Vec<SelectItem> = insert.returning.get_or_insert_with(Vec::new);
             returning.extend(image);
             returning.extend(items);

@@ -1,62 +1,36 @@
-//! Giving kept policy parts back once a statement is printed: the policy
-//! subqueries whose trees a statement borrowed (to move conditions into)
-//! and the RETURNING checks it changed are taken out of it, undone where
-//! the rewrite changed them (conditions moved into a fence, a fence
-//! dropped), and kept for the next statement if they equal what was made.
-//! Checks left as made were already given back before printing
-//! (`printed.rs`); hiding predicates and unchanged subqueries are only
-//! ever placed as text.
+//! Giving policy subqueries back once a statement is printed: those whose
+//! trees a statement borrowed to move conditions into (`pushdown.rs`) are
+//! taken out of it, undone (the conditions taken out, a dropped fence put
+//! back), and kept for the next statement if they equal what was made.
+//! Every other kept part is only ever placed as text (`printed.rs`).
 
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    BinaryOperator, Expr, ObjectName, Query, SelectItem, SetExpr, Statement, TableFactor, VisitMut,
-    VisitorMut,
+    BinaryOperator, Expr, ObjectName, Query, SetExpr, Statement, TableFactor, VisitMut, VisitorMut,
 };
 
 use super::fence::{fence_id, Fence};
-use super::tenant::{ChecksKey, PolicyCache};
+use super::tenant::PolicyCache;
 use crate::sql::emit::needs_parens;
 
-/// What one statement borrowed: the fences whose trees were lent (and,
-/// once per condition moved into one, its id) and the check items at the
-/// end of its RETURNING (how many).
+/// What one statement borrowed: the fences whose trees were lent, and once
+/// per condition moved into one, its id.
 #[derive(Debug, Default)]
 pub(super) struct Lent {
     pub fences: Vec<Fence>,
     pub pushed: Vec<*const u8>,
-    pub checks: Option<(ChecksKey, usize)>,
 }
 
 /// Takes what `statement` borrowed out of it (it is only dropped after)
 /// and gives it back to `cache`.
 pub(super) fn give_back(cache: &PolicyCache, statement: &mut Statement, lent: Lent) {
-    if let Some((key, count)) = &lent.checks {
-        if let Some((returning, start)) = returning_checks(statement, *count) {
-            cache.give_back_checks(key, returning.split_off(start));
-        }
-    }
     for (fence, query) in take_fences(statement, &lent.fences) {
         let moved_in = lent.pushed.iter().filter(|p| **p == fence.id).count();
         cache.give_back_read((fence.table, fence.locked), query, |query, made| {
             restore_read(query, made, moved_in)
         });
     }
-}
-
-/// A statement's RETURNING items, and where the `count` check items lent
-/// to it (the last ones) start.
-pub(super) fn returning_checks(
-    statement: &mut Statement,
-    count: usize,
-) -> Option<(&mut Vec<SelectItem>, usize)> {
-    let returning = match statement {
-        Statement::Update(update) => update.returning.as_mut(),
-        Statement::Insert(insert) => insert.returning.as_mut(),
-        _ => None,
-    }?;
-    let start = returning.len().checked_sub(count)?;
-    Some((returning, start))
 }
 
 /// `original` out of `expr`, where `times` conditions were AND-ed after it

@@ -198,7 +198,7 @@ fn rewrite_parsed(
     let mut printed = Vec::with_capacity(statements.len());
     let mut plan = Vec::with_capacity(statements.len());
     for mut statement in statements {
-        let (statement_plan, mut lent) = rewrite_statement(bound, options, &mut statement)?;
+        let (statement_plan, lent) = rewrite_statement(bound, options, &mut statement)?;
         plan.push(statement_plan);
         if let (Some(max_rows), Statement::Query(query)) = (max_rows, &mut statement) {
             // A write under WITH returns its RETURNING rows, not a query's.
@@ -206,7 +206,6 @@ fn rewrite_parsed(
                 limit::cap_rows(query, max_rows, dialect)?;
             }
         }
-        printed::swap_for_text(bound.cache, &mut statement, &mut lent);
         printed.push(print(&statement, sql.len())?);
         lend::give_back(bound.cache, &mut statement, lent);
     }

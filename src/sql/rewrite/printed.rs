@@ -10,9 +10,8 @@
 //!   `pushdown.rs` puts the tree in its place where it moves a condition
 //!   into it (the tree is then lent and given back, `lend.rs`).
 //! - A hiding predicate is placed as its text (`KeptPredicate`).
-//! - RETURNING checks are lent as trees and, once the statement is
-//!   rewritten, given back before it is printed if they are as made, their
-//!   text taking their place (`swap_for_text`).
+//! - RETURNING checks are placed as one item printing their text
+//!   (`tenant::KeptChecks`).
 //! - The UPDATE guard is filled into its printed template (`GuardTemplate`).
 //!
 //! The node is an unquoted identifier, which sqlparser prints as its value
@@ -24,12 +23,9 @@
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    Expr, Ident, ObjectName, ObjectNamePart, Statement, TableAlias, TableFactor, VisitMut,
-    VisitorMut,
+    Expr, Ident, ObjectName, ObjectNamePart, TableAlias, TableFactor, VisitMut, VisitorMut,
 };
 
-use super::lend::{returning_checks, Lent};
-use super::tenant::PolicyCache;
 use super::upsert::target_column;
 use crate::sql::emit::needs_parens;
 
@@ -95,20 +91,6 @@ pub(super) fn plain_table(name: ObjectName, alias: Option<TableAlias>) -> TableF
         sample: None,
         index_directives: Vec::new(),
         inheritance: None,
-    }
-}
-
-/// Gives back to `cache` the RETURNING checks `statement` borrowed, if it
-/// left them as made, putting their printed text in their place (and takes
-/// them out of `lent`). Lent subqueries (a condition was moved into each)
-/// stay, printed from the tree and given back after.
-pub(super) fn swap_for_text(cache: &PolicyCache, statement: &mut Statement, lent: &mut Lent) {
-    if let Some((key, count)) = &lent.checks {
-        if let Some((returning, start)) = returning_checks(statement, *count) {
-            if cache.swap_checks(key, returning, start) {
-                lent.checks = None;
-            }
-        }
     }
 }
 

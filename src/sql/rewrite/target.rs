@@ -3,6 +3,7 @@
 //! `WHERE`) and on new rows (appended RETURNING check columns).
 
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 use sqlparser::ast::{
     self as sql, BinaryOperator, CaseWhen, Expr, Ident, ObjectName, SelectItem, Visit, VisitMut,
@@ -21,6 +22,7 @@ use super::printed::KeptPredicate;
 use super::query::QueryRewriter;
 use super::scope::{fold, fold_declared, folds_to, idents, names_declared, Frame};
 use super::table::{is_system, resolve};
+use super::tenant::KeptChecks;
 
 /// The declared table a write statement targets, as the statement names it.
 pub struct Target {
@@ -180,24 +182,22 @@ impl QueryRewriter<'_> {
     /// raises 42501, numbered from `first_index` among the RETURNING items.
     /// Made once per tenant.
     pub(super) fn check_columns(
-        &mut self,
+        &self,
         target: &Target,
         kind: StatementKind,
         reads: bool,
         image: RowImage,
         first_index: usize,
-    ) -> Result<(Vec<SelectItem>, Vec<AppendedCheck>), RewriteError> {
+    ) -> Result<(Arc<KeptChecks>, Vec<AppendedCheck>), RewriteError> {
         let key = (target.index, target.qualifier.clone(), kind, reads, image);
-        let (items, mut checks) = self
+        let kept = self
             .policy_cache
             .checks(&key, || self.make_check_columns(target, kind, reads, image))?;
-        if !items.is_empty() {
-            self.lent.checks = Some((key, items.len()));
-        }
+        let mut checks = kept.plan.clone();
         for check in &mut checks {
             check.column_index += first_index;
         }
-        Ok((items, checks))
+        Ok((kept, checks))
     }
 
     fn make_check_columns(

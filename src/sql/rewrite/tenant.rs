@@ -35,45 +35,63 @@ pub(super) type ChecksKey = (usize, Vec<String>, StatementKind, bool, RowImage);
 /// RETURNING check items and their plan entries, numbered from 0.
 pub(super) type Checks = (Vec<SelectItem>, Vec<AppendedCheck>);
 
+/// Parts made once and only ever shared after, by key.
+type Made<K, V> = Mutex<HashMap<K, V, RandomState>>;
+
 /// How many spare copies of one kept part are held (one per statement that
 /// uses it at the same time, or more than once, is plenty).
 const MAX_SPARES: usize = 4;
 
 /// One part made for a key: the copy made first (`master`), what goes with
-/// it unlent (`extra`), spare copies of `master` that statements used and
-/// gave back unchanged, lent again instead of cloned, and `master` printed
-/// (on first need), which a statement prints in place of an unchanged copy
-/// (`printed.rs`).
+/// it unlent (`extra`), and spare copies of `master` that statements used
+/// and gave back unchanged, lent again instead of cloned.
 #[derive(Debug)]
 struct Kept<T, E> {
     master: T,
     extra: E,
     spares: Vec<T>,
-    text: Option<String>,
 }
 
-/// Keyed by foldhash: the keys are small and our own, and a statement
-/// looks a part up twice (lend, give back).
+/// Keyed by foldhash: the keys are small and our own.
 type Pool<K, T, E = ()> = Mutex<HashMap<K, Kept<T, E>, RandomState>>;
 
 /// What the rewriter made so far for one (policy set, context, dialect):
 /// the policy subqueries of table reads by (table index, whether the read
 /// locks rows), and the predicates and checks of write targets.
 ///
-/// A statement that borrows a part's tree gets a spare copy, or a clone of
-/// the master when none is spare, and once it is printed gives the copy
-/// back (`lend.rs`); a copy is kept as a spare only if it equals the
-/// master, so nothing a statement did to it reaches the next one.
+/// Statements receive each part as its printed text (`printed.rs`). A
+/// statement that moves a condition into a policy subquery borrows its tree
+/// instead: a spare copy, or a clone of the master when none is spare, and
+/// once it is printed gives the copy back (`lend.rs`); a copy is kept as a
+/// spare only if it equals the master, so nothing a statement did to it
+/// reaches the next one.
 #[derive(Debug, Default)]
 pub(super) struct PolicyCache {
     reads: Pool<(usize, bool), Box<Query>, Arc<ReadText>>,
-    /// Hiding predicates, kept as text only (`KeptPredicate`): nothing
-    /// reads one once a statement holds it.
-    hiding: Mutex<HashMap<HidingKey, Option<KeptPredicate>, RandomState>>,
-    checks: Pool<ChecksKey, Vec<SelectItem>, Vec<AppendedCheck>>,
-    /// UPDATE guards by the key of the checks they repeat (`update.rs`):
-    /// only ever cloned, never lent.
-    guards: Mutex<HashMap<ChecksKey, Arc<Option<UpdateGuard>>, RandomState>>,
+    /// Hiding predicates, as text only (`KeptPredicate`).
+    hiding: Made<HidingKey, Option<KeptPredicate>>,
+    /// RETURNING checks, as text and plan entries.
+    checks: Made<ChecksKey, Arc<KeptChecks>>,
+    /// UPDATE guards by the key of the checks they repeat (`update.rs`).
+    guards: Made<ChecksKey, Arc<Option<UpdateGuard>>>,
+}
+
+/// A target's RETURNING checks as statements receive them: the items made
+/// (`c0 AS rampart_check_0, …`), printed once, and their plan entries,
+/// numbered from 0.
+#[derive(Debug)]
+pub(super) struct KeptChecks {
+    pub items: Vec<SelectItem>,
+    text: String,
+    pub plan: Vec<AppendedCheck>,
+}
+
+impl KeptChecks {
+    /// The checks as one RETURNING item printing their text; none when
+    /// there are none.
+    pub(super) fn item(&self) -> Option<SelectItem> {
+        (!self.items.is_empty()).then(|| SelectItem::UnnamedExpr(raw(self.text.clone())))
+    }
 }
 
 /// A policy subquery as statements place it (`table.rs`): printed once,
@@ -135,7 +153,6 @@ impl PolicyCache {
             master,
             extra: Arc::clone(&text),
             spares: Vec::new(),
-            text: None,
         });
         Ok(text)
     }
@@ -147,21 +164,27 @@ impl PolicyCache {
         key: &HidingKey,
         make: impl FnOnce() -> Result<Option<Expr>, RewriteError>,
     ) -> Result<Option<KeptPredicate>, RewriteError> {
-        if let Some(made) = lock(&self.hiding).get(key) {
-            return Ok(made.clone());
-        }
-        let made = make()?.map(|expr| KeptPredicate::new(&expr));
-        lock(&self.hiding).insert(key.clone(), made.clone());
-        Ok(made)
+        made_once(&self.hiding, key, || {
+            Ok(make()?.map(|expr| KeptPredicate::new(&expr)))
+        })
     }
 
-    /// A write target's appended checks, made by `make` on first use.
+    /// A write target's appended checks, made by `make` and printed on
+    /// first use.
     pub(super) fn checks(
         &self,
         key: &ChecksKey,
         make: impl FnOnce() -> Result<Checks, RewriteError>,
-    ) -> Result<Checks, RewriteError> {
-        lend(&self.checks, key, make)
+    ) -> Result<Arc<KeptChecks>, RewriteError> {
+        made_once(&self.checks, key, || {
+            let (items, plan) = make()?;
+            let printed: Vec<String> = items.iter().map(ToString::to_string).collect();
+            Ok(Arc::new(KeptChecks {
+                text: printed.join(", "),
+                items,
+                plan,
+            }))
+        })
     }
 
     /// The UPDATE guard for `key`, made by `make` on first use.
@@ -170,12 +193,7 @@ impl PolicyCache {
         key: &ChecksKey,
         make: impl FnOnce() -> Result<Option<UpdateGuard>, RewriteError>,
     ) -> Result<Arc<Option<UpdateGuard>>, RewriteError> {
-        if let Some(made) = lock(&self.guards).get(key) {
-            return Ok(Arc::clone(made));
-        }
-        let made = Arc::new(make()?);
-        lock(&self.guards).insert(key.clone(), Arc::clone(&made));
-        Ok(made)
+        made_once(&self.guards, key, || Ok(Arc::new(make()?)))
     }
 
     /// Gives back a read's subquery after `restore` undid what the
@@ -187,36 +205,6 @@ impl PolicyCache {
         restore: impl FnOnce(Box<Query>, &Query) -> Option<Box<Query>>,
     ) {
         give_back(&self.reads, &key, query, |q, master| restore(q, master));
-    }
-
-    /// Gives back a target's RETURNING check items.
-    pub(super) fn give_back_checks(&self, key: &ChecksKey, items: Vec<SelectItem>) {
-        give_back(&self.checks, key, items, |items, _| Some(items));
-    }
-
-    /// Swaps the RETURNING items from `start` on for their printed text,
-    /// `c0 AS rampart_check_0, …`, if they are `key`'s checks as made.
-    pub(super) fn swap_checks(
-        &self,
-        key: &ChecksKey,
-        returning: &mut Vec<SelectItem>,
-        start: usize,
-    ) -> bool {
-        swap_unchanged(
-            &self.checks,
-            key,
-            returning,
-            |r, m| r.get(start..) == Some(m.as_slice()),
-            |m| {
-                let printed: Vec<String> = m.iter().map(ToString::to_string).collect();
-                printed.join(", ")
-            },
-            |r, text| {
-                let items = r.split_off(start);
-                r.push(SelectItem::UnnamedExpr(raw(text)));
-                Some(items)
-            },
-        )
     }
 }
 
@@ -244,9 +232,23 @@ fn lend<K: Hash + Eq + Clone, T: Clone, E: Clone>(
         master,
         extra,
         spares: Vec::new(),
-        text: None,
     });
     Ok(lent)
+}
+
+/// The part made for `key`, made by `make` on first use (outside the lock,
+/// as in [`lend`]).
+fn made_once<K: Hash + Eq + Clone, V: Clone>(
+    made: &Made<K, V>,
+    key: &K,
+    make: impl FnOnce() -> Result<V, RewriteError>,
+) -> Result<V, RewriteError> {
+    if let Some(part) = lock(made).get(key) {
+        return Ok(part.clone());
+    }
+    let part = make()?;
+    lock(made).insert(key.clone(), part.clone());
+    Ok(part)
 }
 
 /// Keeps `part` as a spare of `key` if `restore` makes it equal to the
@@ -269,36 +271,6 @@ fn give_back<K: Hash + Eq, T: PartialEq, E>(
             kept.spares.push(part);
         }
     }
-}
-
-/// Where `same` finds that the part a statement holds in `part` is the
-/// master of `key` unchanged, `swap` takes the part out of it, leaving the
-/// master's text (printed by `print` the first time) in its place, and the
-/// part is kept as a spare; whether it was swapped. One lock for all.
-fn swap_unchanged<K: Hash + Eq, T, E, P>(
-    pool: &Pool<K, T, E>,
-    key: &K,
-    part: &mut P,
-    same: impl FnOnce(&P, &T) -> bool,
-    print: impl FnOnce(&T) -> String,
-    swap: impl FnOnce(&mut P, String) -> Option<T>,
-) -> bool {
-    let mut map = lock(pool);
-    let Some(kept) = map.get_mut(key) else {
-        return false;
-    };
-    if !same(part, &kept.master) {
-        return false;
-    }
-    let master = &kept.master;
-    let text = kept.text.get_or_insert_with(|| print(master)).clone();
-    let Some(taken) = swap(part, text) else {
-        return false;
-    };
-    if kept.spares.len() < MAX_SPARES {
-        kept.spares.push(taken);
-    }
-    true
 }
 
 /// A rewriter bound to one tenant's context: [`TenantRewriter::rewrite`]

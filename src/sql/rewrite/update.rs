@@ -118,17 +118,18 @@ impl QueryRewriter<'_> {
         } else {
             (Vec::new(), Vec::new())
         };
-        let (items, checks) = self.check_columns(
+        let (kept, checks) = self.check_columns(
             &target,
             StatementKind::Update,
             reads,
             RowImage::Updated,
             user_columns + image.len(),
         )?;
-        if !items.is_empty() {
-            self.guard_updated_rows(update, &target, reads, &items)?;
+        if !kept.items.is_empty() {
+            self.guard_updated_rows(update, &target, reads, &kept.items)?;
         }
-        if !items.is_empty() || !image.is_empty() {
+        let items = kept.item();
+        if items.is_some() || !image.is_empty() {
             let returning: &mut Vec<SelectItem> = update.returning.get_or_insert_with(Vec::new);
             returning.extend(image);
             returning.extend(items);
