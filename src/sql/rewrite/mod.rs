@@ -281,7 +281,7 @@ fn parse(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, RewriteError> {
 fn check_tokens(tokens: &[TokenWithSpan]) -> Result<(), RewriteError> {
     let mut count = 0usize;
     for token in tokens {
-        if token.token == Token::SemiColon {
+        if matches!(token.token, Token::SemiColon) {
             count = 0;
         } else if is_operator(&token.token) {
             count += 1;

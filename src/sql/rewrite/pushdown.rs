@@ -105,16 +105,28 @@ pub(super) fn leakproof(
             | BinaryOperator::LtEq
             | BinaryOperator::Gt
             | BinaryOperator::GtEq => {
-                let ty = |e: &Expr| {
+                // Each side resolved once: a column compared with a constant,
+                // or with a column of the same type.
+                let side = |e: &Expr| {
                     resolve
                         .column(strip(e))
-                        .map(|(_, c)| c.ty.ty)
-                        .filter(|t| allowed_type(*t))
+                        .filter(|(_, c)| allowed_type(c.ty.ty))
                 };
-                let same_type = matches!((ty(left), ty(right)), (Some(l), Some(r)) if l == r);
-                (constant(right, resolve) && column(left))
-                    || (constant(left, resolve) && column(right))
-                    || (same_type && column(left) && column(right))
+                match (side(left), side(right)) {
+                    (Some((l, _)), _) if constant(right, resolve) => {
+                        reads.push(l);
+                        true
+                    }
+                    (_, Some((r, _))) if constant(left, resolve) => {
+                        reads.push(r);
+                        true
+                    }
+                    (Some((l, lc)), Some((r, rc))) if lc.ty.ty == rc.ty.ty => {
+                        reads.extend([l, r]);
+                        true
+                    }
+                    _ => false,
+                }
             }
             _ => false,
         },
