@@ -15,14 +15,14 @@ mod cases;
 use std::hint::black_box;
 use std::time::Instant;
 
-use rampart::sql::rewrite::RewriteOptions;
+use rampart::sql::rewrite::{rewrite, RewriteOptions};
 use rampart::{Context, Dialect, Engine};
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 
 use cases::{parse_print, CASES, CONTEXT};
 
-/// `rewrite_count <full|parse_print|show|ratio> <simple|join|update> [N]`
+/// `rewrite_count <full|first|parse_print|show|ratio> <simple|join|update> [N]`
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let mode = args.get(1).map_or("show", String::as_str);
@@ -45,6 +45,21 @@ fn main() {
                     tenant
                         .rewrite(black_box(sql), RewriteOptions::default())
                         .unwrap(),
+                );
+            }
+        }
+        // A tenant's first statement: nothing kept (`rewrite/first/*`).
+        "first" => {
+            let values = engine.context_values(&ctx).unwrap();
+            for _ in 0..n {
+                black_box(
+                    rewrite(
+                        engine.policy_set(),
+                        &values,
+                        Dialect::Postgres,
+                        black_box(sql),
+                    )
+                    .unwrap(),
                 );
             }
         }

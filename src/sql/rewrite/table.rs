@@ -143,8 +143,9 @@ impl QueryRewriter<'_> {
         index: usize,
         locked: bool,
     ) -> Result<(Box<Query>, Arc<ReadText>), RewriteError> {
-        let query = self.policy_subquery(index, locked)?;
-        let text = ReadText::new(&query, unqualified_tables(&query));
+        let mut query = self.policy_subquery(index, locked)?;
+        let names = unqualified_tables(&query);
+        let text = ReadText::new(&mut query, names);
         Ok((Box::new(query), Arc::new(text)))
     }
 

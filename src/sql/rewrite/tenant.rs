@@ -107,12 +107,16 @@ pub(super) struct ReadText {
 }
 
 impl ReadText {
-    pub(super) fn new(made: &Query, names: Vec<String>) -> Self {
-        let mut unfenced = made.clone();
-        unfenced.limit_clause = None;
+    /// The texts of `made`, printed with its fence and (taken off for the
+    /// time) without.
+    pub(super) fn new(made: &mut Query, names: Vec<String>) -> Self {
+        let fenced = format!("({made})");
+        let fence = made.limit_clause.take();
+        let unfenced = format!("({made})");
+        made.limit_clause = fence;
         ReadText {
-            fenced: format!("({made})"),
-            unfenced: format!("({unfenced})"),
+            fenced,
+            unfenced,
             names,
         }
     }
