@@ -13,7 +13,8 @@ use sqlparser::ast::{
 
 use std::ops::ControlFlow;
 
-use crate::lang::model::Column;
+use crate::lang::ast::Span;
+use crate::lang::model::{Column, DeclaredType, Ty};
 
 use super::fence::{fence_id, find_fence, Fence};
 use super::pushdown::{leakproof, strip, Resolve, MAX_LEAKPROOF_DEPTH};
@@ -107,6 +108,40 @@ impl Resolve for Level<'_> {
     }
 }
 
+/// Every column reference taken as one bool column, every parameter and
+/// subquery allowed: [`leakproof`] then judges only a condition's shape.
+/// It finds leakproof whatever a real resolution does, so a condition it
+/// refuses is refused.
+struct AnyColumn(Column);
+
+impl Default for AnyColumn {
+    fn default() -> Self {
+        AnyColumn(Column {
+            name: String::new(),
+            ty: DeclaredType {
+                ty: Ty::Bool,
+                nullable: true,
+            },
+            preset: None,
+            span: Span::default(),
+        })
+    }
+}
+
+impl Resolve for AnyColumn {
+    fn column(&self, expr: &Expr) -> Option<(usize, &Column)> {
+        matches!(expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_)).then_some((0, &self.0))
+    }
+
+    fn parameter(&self, _name: &str) -> bool {
+        true
+    }
+
+    fn sublink(&self, _query: &Query, _depth: usize) -> bool {
+        true
+    }
+}
+
 /// The SELECT of a query without WITH or set operations.
 fn plain_select(query: &Query) -> Option<&Select> {
     if query.with.is_some() {
@@ -130,17 +165,8 @@ fn level_is_leakproof(
     if depth > MAX_LEAKPROOF_DEPTH {
         return false;
     }
-    let mut items = Vec::new();
     let mut conditions: Vec<&Expr> = Vec::new();
     for from in &select.from {
-        let relations =
-            std::iter::once(&from.relation).chain(from.joins.iter().map(|j| &j.relation));
-        for relation in relations {
-            match known_item(rewriter, fences, relation) {
-                Some(item) => items.push(item),
-                None => return false,
-            }
-        }
         for join in &from.joins {
             let constraint = match &join.join_operator {
                 JoinOperator::Join(c)
@@ -162,6 +188,26 @@ fn level_is_leakproof(
     }
     conditions.extend(&select.selection);
     conditions.extend(&select.having);
+    // The conditions' shape first: one the rule refuses whatever its
+    // columns are (a call, `LIKE`, …) is refused before a name is resolved.
+    let shape = AnyColumn::default();
+    if !conditions
+        .iter()
+        .all(|c| leakproof(c, &shape, &mut Vec::new(), depth + 1))
+    {
+        return false;
+    }
+    let mut items = Vec::new();
+    for from in &select.from {
+        let relations =
+            std::iter::once(&from.relation).chain(from.joins.iter().map(|j| &j.relation));
+        for relation in relations {
+            match known_item(rewriter, fences, relation) {
+                Some(item) => items.push(item),
+                None => return false,
+            }
+        }
+    }
     let level = Level {
         rewriter,
         fences,
