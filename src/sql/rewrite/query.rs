@@ -54,6 +54,8 @@ pub struct QueryRewriter<'a> {
     /// leakproof: the unfence pass would find the same and keep every
     /// fence, so it is not run (keeping fences is always safe).
     pub(super) leaky: bool,
+    /// Walk plain clauses too (`plain.rs`); set by tests.
+    pub(super) walk_all: bool,
 }
 
 impl<'a> QueryRewriter<'a> {
@@ -80,6 +82,7 @@ impl<'a> QueryRewriter<'a> {
             flat: Vec::new(),
             judging_plain: false,
             leaky: false,
+            walk_all: false,
         }
     }
 }
@@ -201,7 +204,10 @@ const SYSTEM_COLUMNS: [&str; 6] = ["ctid", "xmin", "xmax", "cmin", "cmax", "tabl
 /// columns, and names qualified by a schema (`public.orders.id`), as the
 /// subquery's alias has no schema. Either would fail in the database with
 /// a misleading message after the rewrite.
-fn check_column_reference(parts: &[Ident], dialect: Dialect) -> Result<(), RewriteError> {
+pub(super) fn check_column_reference(
+    parts: &[Ident],
+    dialect: Dialect,
+) -> Result<(), RewriteError> {
     let name = || {
         parts
             .iter()

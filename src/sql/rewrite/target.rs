@@ -17,6 +17,7 @@ use crate::sql::emit::{column_ref, function, text_literal};
 use crate::sql::{Dialect, EmitError, Scope};
 
 use super::error::RewriteError;
+use super::plain::Plain;
 use super::plan::AppendedCheck;
 use super::printed::KeptPredicate;
 use super::query::QueryRewriter;
@@ -107,10 +108,14 @@ impl QueryRewriter<'_> {
 
     /// Rewrites the user's own clauses of a write (other tables get their
     /// SELECT policies, functions are checked) before any policy is added.
-    pub(super) fn rewrite_clause<T: VisitMut>(
+    pub(super) fn rewrite_clause<T: VisitMut + Plain>(
         &mut self,
         clause: &mut T,
     ) -> Result<(), RewriteError> {
+        if !self.walk_all && clause.is_plain(self.dialect) {
+            // Nothing for the walk to change or refuse (`plain.rs`).
+            return Ok(());
+        }
         self.frames.push(Frame::statement(self.write_with.clone()));
         let flow = clause.visit(self);
         self.frames.pop();

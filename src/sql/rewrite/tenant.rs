@@ -351,6 +351,7 @@ impl TenantRewriter {
             dialect: self.dialect,
             cache: &self.cache,
             row_check,
+            walk_all: false,
         };
         rewrite_parsed(&bound, sql, options)
     }
