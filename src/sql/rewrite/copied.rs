@@ -9,9 +9,15 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::{Expr, Ident, Query, Visit, VisitMut, Visitor, VisitorMut};
 
+use super::plain::{change_plain, find_in_plain};
+
 /// Whether an expression has a subquery (`EXISTS`, `IN (SELECT …)`, a
 /// scalar subquery).
 pub(super) fn has_subquery(expr: &Expr) -> bool {
+    if find_in_plain(expr, |_| false).is_some() {
+        // A plain expression has none.
+        return false;
+    }
     struct Finds;
     impl Visitor for Finds {
         type Break = ();
@@ -65,14 +71,34 @@ pub(super) fn qualify(
                 self.failed = true;
                 return ControlFlow::Break(());
             };
-            let mut parts: Vec<Ident> = qualifier
-                .iter()
-                .map(|q| Ident::with_quote('"', q.as_str()))
-                .collect();
-            parts.push(column.clone());
-            *expr = Expr::CompoundIdentifier(parts);
+            *expr = qualified(qualifier, column);
             ControlFlow::Continue(())
         }
+    }
+    // A plain copy is qualified without the walk; where it is not plain,
+    // the walk qualifies what is left (a qualified column is not an
+    // `Identifier` any more).
+    let mut failed = false;
+    let qualified = change_plain(&mut copy, |expr| {
+        let Expr::Identifier(column) = expr else {
+            return true;
+        };
+        match qualifier.filter(|_| is_column(column)) {
+            Some(qualifier) => {
+                *expr = qualified(qualifier, column);
+                true
+            }
+            None => {
+                failed = true;
+                false
+            }
+        }
+    });
+    if failed {
+        return None;
+    }
+    if qualified.is_some() {
+        return Some(copy);
     }
     let mut qualify = Qualify {
         qualifier,
@@ -81,4 +107,12 @@ pub(super) fn qualify(
     };
     let _ = VisitMut::visit(&mut copy, &mut qualify);
     (!qualify.failed).then_some(copy)
+}
+
+/// `"q1"."q2".column`.
+fn qualified(qualifier: &[String], column: &Ident) -> Expr {
+    let mut parts: Vec<Ident> = Vec::with_capacity(qualifier.len() + 1);
+    parts.extend(qualifier.iter().map(|q| Ident::with_quote('"', q.as_str())));
+    parts.push(column.clone());
+    Expr::CompoundIdentifier(parts)
 }

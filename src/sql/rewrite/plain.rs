@@ -34,7 +34,7 @@ pub(super) trait Plain {
 
 impl Plain for Expr {
     fn is_plain(&self, dialect: Dialect) -> bool {
-        plain_expr(self, dialect, 0)
+        plain_expr(self, dialect)
     }
 }
 
@@ -48,57 +48,121 @@ impl Plain for Box<Query> {}
 impl Plain for Vec<sqlparser::ast::TableWithJoins> {}
 impl Plain for sqlparser::ast::OnConflict {}
 
-fn plain_expr(expr: &Expr, dialect: Dialect, depth: usize) -> bool {
+/// The plain shapes and their children, in the walk's order: `$go` on each
+/// child, `false` for any other shape. One text for `&Expr` and `&mut Expr`.
+macro_rules! plain_children {
+    ($expr:expr, $go:ident) => {
+        match $expr {
+            Expr::Identifier(_) | Expr::CompoundIdentifier(_) | Expr::Value(_) => true,
+            Expr::BinaryOp { left, op, right } => {
+                !matches!(
+                    op,
+                    BinaryOperator::Custom(_) | BinaryOperator::PGCustomBinaryOperator(_)
+                ) && $go(left)
+                    && $go(right)
+            }
+            Expr::UnaryOp { expr, .. }
+            | Expr::Nested(expr)
+            | Expr::IsNull(expr)
+            | Expr::IsNotNull(expr)
+            | Expr::IsTrue(expr)
+            | Expr::IsNotTrue(expr)
+            | Expr::IsFalse(expr)
+            | Expr::IsNotFalse(expr)
+            | Expr::IsUnknown(expr)
+            | Expr::IsNotUnknown(expr) => $go(expr),
+            Expr::IsDistinctFrom(a, b) | Expr::IsNotDistinctFrom(a, b) => $go(a) && $go(b),
+            Expr::In {
+                expr,
+                target: InTarget::List(list),
+                ..
+            } => {
+                let mut all = $go(expr);
+                for e in list {
+                    all = all && $go(e);
+                }
+                all
+            }
+            Expr::Between {
+                expr, low, high, ..
+            } => $go(expr) && $go(low) && $go(high),
+            Expr::Like {
+                expr,
+                pattern,
+                escape_char,
+                ..
+            }
+            | Expr::ILike {
+                expr,
+                pattern,
+                escape_char,
+                ..
+            } => {
+                $go(expr)
+                    && $go(pattern)
+                    && match escape_char {
+                        Some(e) => $go(e),
+                        None => true,
+                    }
+            }
+            _ => false,
+        }
+    };
+}
+
+/// Calls `each` on `expr` and on every expression in it, each before its
+/// children, in the order the walk's `pre_visit_expr` sees them, while it
+/// says `true`. `false` when `each` said so, or at a shape that is not
+/// plain (nothing below it is seen).
+fn each_plain<'e>(expr: &'e Expr, depth: usize, each: &mut impl FnMut(&'e Expr) -> bool) -> bool {
+    if depth > MAX_PLAIN_DEPTH || !each(expr) {
+        return false;
+    }
+    let mut go = |e: &'e Expr| each_plain(e, depth + 1, each);
+    plain_children!(expr, go)
+}
+
+/// [`each_plain`] for changing the expressions: `each` is called on each
+/// after its children, in the order of the walk's `post_visit_expr`.
+fn each_plain_mut(expr: &mut Expr, depth: usize, each: &mut impl FnMut(&mut Expr) -> bool) -> bool {
     if depth > MAX_PLAIN_DEPTH {
         return false;
     }
-    let plain = |e: &Expr| plain_expr(e, dialect, depth + 1);
-    match expr {
+    let mut go = |e: &mut Expr| each_plain_mut(e, depth + 1, each);
+    plain_children!(&mut *expr, go) && each(expr)
+}
+
+fn plain_expr(expr: &Expr, dialect: Dialect) -> bool {
+    each_plain(expr, 0, &mut |e| match e {
         Expr::Identifier(ident) => {
             check_column_reference(std::slice::from_ref(ident), dialect).is_ok()
         }
         Expr::CompoundIdentifier(parts) => check_column_reference(parts, dialect).is_ok(),
-        Expr::Value(_) => true,
-        Expr::BinaryOp { left, op, right } => {
-            !matches!(
-                op,
-                BinaryOperator::Custom(_) | BinaryOperator::PGCustomBinaryOperator(_)
-            ) && plain(left)
-                && plain(right)
-        }
-        Expr::UnaryOp { expr, .. }
-        | Expr::Nested(expr)
-        | Expr::IsNull(expr)
-        | Expr::IsNotNull(expr)
-        | Expr::IsTrue(expr)
-        | Expr::IsNotTrue(expr)
-        | Expr::IsFalse(expr)
-        | Expr::IsNotFalse(expr)
-        | Expr::IsUnknown(expr)
-        | Expr::IsNotUnknown(expr) => plain(expr),
-        Expr::IsDistinctFrom(a, b) | Expr::IsNotDistinctFrom(a, b) => plain(a) && plain(b),
-        Expr::In {
-            expr,
-            target: InTarget::List(list),
-            ..
-        } => plain(expr) && list.iter().all(plain),
-        Expr::Between {
-            expr, low, high, ..
-        } => plain(expr) && plain(low) && plain(high),
-        Expr::Like {
-            expr,
-            pattern,
-            escape_char,
-            ..
-        }
-        | Expr::ILike {
-            expr,
-            pattern,
-            escape_char,
-            ..
-        } => plain(expr) && plain(pattern) && escape_char.as_deref().is_none_or(plain),
-        _ => false,
+        _ => true,
+    })
+}
+
+/// Whether `hit` finds an expression in `expr` (itself included), when
+/// that can be told without the walk: `None` where `expr` is not plain
+/// and `hit` found nothing in its plain part.
+pub(super) fn find_in_plain(expr: &Expr, hit: impl Fn(&Expr) -> bool) -> Option<bool> {
+    let mut found = false;
+    let plain = each_plain(expr, 0, &mut |e| {
+        found = hit(e);
+        !found
+    });
+    if found {
+        Some(true)
+    } else {
+        plain.then_some(false)
     }
+}
+
+/// Calls `each` on every expression of a plain `expr`, after its children,
+/// until it says `false`; `None` where `expr` is not plain, and then the
+/// expressions seen (changed) are a part of it, which the walk can finish.
+pub(super) fn change_plain(expr: &mut Expr, mut each: impl FnMut(&mut Expr) -> bool) -> Option<()> {
+    each_plain_mut(expr, 0, &mut each).then_some(())
 }
 
 /// `*` without options, or an expression with or without an alias.
@@ -267,12 +331,16 @@ mod tests {
         clippy::indexing_slicing
     )]
 
-    use sqlparser::ast::Statement;
+    use std::ops::ControlFlow;
+
+    use sqlparser::ast::{Expr, Statement, VisitMut, VisitorMut};
+    use sqlparser::dialect::PostgreSqlDialect;
+    use sqlparser::parser::Parser;
 
     use super::super::{
         limit, parse, rewrite_parsed, Bound, Interpreted, PolicyCache, RewriteOptions,
     };
-    use super::flat_query_is_plain;
+    use super::{each_plain, each_plain_mut, find_in_plain, flat_query_is_plain};
     use crate::lang::model::Value;
     use crate::sql::Dialect;
     use crate::{Context, Engine};
@@ -364,6 +432,86 @@ mod tests {
                 assert_eq!(skipped, walked, "{sql} ({dialect:?})");
             }
         }
+    }
+
+    fn expr(sql: &str) -> Expr {
+        Parser::new(&PostgreSqlDialect {})
+            .try_with_sql(sql)
+            .and_then(|mut p| p.parse_expr())
+            .unwrap()
+    }
+
+    /// The plain traversals see every expression the walk sees, in its
+    /// order (`pre_visit_expr`, `post_visit_expr`), and refuse the shapes
+    /// they do not know.
+    #[test]
+    fn the_plain_traversal_sees_what_the_walk_sees() {
+        struct Seen(Vec<String>, bool);
+        impl VisitorMut for Seen {
+            type Break = ();
+            fn pre_visit_expr(&mut self, e: &mut Expr) -> ControlFlow<()> {
+                if self.1 {
+                    self.0.push(format!("{e:?}"));
+                }
+                ControlFlow::Continue(())
+            }
+            fn post_visit_expr(&mut self, e: &mut Expr) -> ControlFlow<()> {
+                if !self.1 {
+                    self.0.push(format!("{e:?}"));
+                }
+                ControlFlow::Continue(())
+            }
+        }
+        for sql in [
+            "a + 1",
+            "NOT (a IS NULL) OR b IN (1, 2, $1) AND c NOT IN ('x')",
+            "x BETWEEN -1 AND t.y",
+            "s LIKE 'a%' ESCAPE '!' AND s NOT ILIKE 'x'",
+            "a IS DISTINCT FROM b AND a IS NOT DISTINCT FROM $2",
+            "t.c IS NOT TRUE OR c IS FALSE OR c IS UNKNOWN OR c IS NOT UNKNOWN",
+            "- - a * (b - c) / 2 % 3 || 'x'",
+        ] {
+            let mut walked = expr(sql);
+            for pre in [true, false] {
+                let mut walk = Seen(Vec::new(), pre);
+                let _ = VisitMut::visit(&mut walked, &mut walk);
+                let mut seen = Vec::new();
+                let plain = if pre {
+                    each_plain(&walked, 0, &mut |e| {
+                        seen.push(format!("{e:?}"));
+                        true
+                    })
+                } else {
+                    each_plain_mut(&mut walked, 0, &mut |e| {
+                        seen.push(format!("{e:?}"));
+                        true
+                    })
+                };
+                assert!(plain, "{sql}");
+                assert_eq!(seen, walk.0, "{sql}");
+            }
+            assert_eq!(find_in_plain(&walked, |_| false), Some(false), "{sql}");
+        }
+        for sql in [
+            "f(a)",
+            "a + (SELECT 1)",
+            "CAST(a AS int)",
+            "a OPERATOR(pg_catalog.+) b",
+            "a IN (SELECT 1)",
+            "CASE WHEN a THEN 1 END",
+            "a = ANY(b)",
+        ] {
+            assert_eq!(find_in_plain(&expr(sql), |_| false), None, "{sql}");
+        }
+        // A hit is found where the walk would find it, plain or not.
+        assert_eq!(
+            find_in_plain(&expr("f(a) + $1"), |e| matches!(e, Expr::Value(_))),
+            None
+        );
+        assert_eq!(
+            find_in_plain(&expr("$1 + f(a)"), |e| matches!(e, Expr::Value(_))),
+            Some(true)
+        );
     }
 
     #[test]

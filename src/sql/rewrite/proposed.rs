@@ -342,6 +342,10 @@ fn anonymous_parameter(expr: &Expr) -> bool {
 /// Whether `expr` holds an expression `hit` finds, or (`subqueries`) a
 /// subquery.
 fn finds(expr: &Expr, hit: impl Fn(&Expr) -> bool, subqueries: bool) -> bool {
+    // A plain expression has no subquery, and is searched without the walk.
+    if let Some(found) = super::plain::find_in_plain(expr, &hit) {
+        return found;
+    }
     struct Finds<F> {
         hit: F,
         subqueries: bool,
