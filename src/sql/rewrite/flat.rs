@@ -34,7 +34,7 @@ use super::error::RewriteError;
 use super::query::QueryRewriter;
 use super::target::Target;
 use super::tenant::HidingKey;
-use super::unfence::select_is_leakproof;
+use super::unfence::FlatJudgement;
 
 /// A table reference kept in place, and how its policy names it.
 pub(super) struct FlatTable {
@@ -112,36 +112,49 @@ impl QueryRewriter<'_> {
         if !plain {
             return Vec::new();
         }
-        // The conditions are judged with every declared table, at any
-        // level, taken as a known FROM item (none is rewritten yet).
-        self.judging_plain = true;
-        let leakproof = select_is_leakproof(self, select);
-        self.judging_plain = false;
-        if !leakproof {
+        // The conditions' shape first, then the names: a statement whose
+        // shape is refused resolves none.
+        let Some(judgement) = FlatJudgement::shape(select) else {
             self.leaky = true;
             return Vec::new();
-        }
-        let mut tables = Vec::with_capacity(relations.len());
+        };
+        let mut resolved = Vec::with_capacity(relations.len());
         for relation in relations {
             let TableFactor::Table { name, alias, .. } = relation else {
                 return Vec::new();
             };
-            let Ok((index, qualifier, _)) =
+            let Ok((index, qualifier, reference)) =
                 self.target_parts(name, alias.as_ref().map(|a| &a.name))
             else {
                 // Refused by the walk, with its own message, or a name of
                 // the rewriter's own (`rampart_…`): the subquery form.
                 return Vec::new();
             };
-            if self.set.tables.get(index).is_some_and(|t| !t.open) {
-                tables.push(FlatTable {
-                    factor: relation,
-                    index,
-                    qualifier,
-                });
-            }
+            resolved.push((relation, index, qualifier, reference));
         }
-        tables
+        let items: Vec<(&str, usize)> = resolved
+            .iter()
+            .map(|(_, index, _, reference)| (reference.as_str(), *index))
+            .collect();
+        // Subqueries in the conditions are judged with every declared
+        // table, at any level, taken as a known FROM item (none is
+        // rewritten yet).
+        self.judging_plain = true;
+        let leakproof = judgement.holds(self, &items);
+        self.judging_plain = false;
+        if !leakproof {
+            self.leaky = true;
+            return Vec::new();
+        }
+        resolved
+            .into_iter()
+            .filter(|(_, index, ..)| self.set.tables.get(*index).is_some_and(|t| !t.open))
+            .map(|(relation, index, qualifier, _)| FlatTable {
+                factor: relation,
+                index,
+                qualifier,
+            })
+            .collect()
     }
 
     /// Whether `factor` is one of the statement's flat tables.
@@ -163,8 +176,8 @@ impl QueryRewriter<'_> {
             index, qualifier, ..
         } in flat
         {
-            let key: HidingKey = (index, qualifier, StatementKind::Select, true);
-            let made = self.policy_cache.hiding(&key, || {
+            let key: HidingKey = (index, StatementKind::Select, true);
+            let made = self.policy_cache.hiding(key, &qualifier, || {
                 let target = Target {
                     index,
                     name: self
@@ -172,7 +185,7 @@ impl QueryRewriter<'_> {
                         .tables
                         .get(index)
                         .map_or_else(String::new, |t| t.name.to_string()),
-                    qualifier: key.1.clone(),
+                    qualifier: qualifier.clone(),
                     reference: String::new(),
                 };
                 self.make_hiding_predicate(&target, StatementKind::Select, true)

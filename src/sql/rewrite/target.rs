@@ -134,9 +134,10 @@ impl QueryRewriter<'_> {
         kind: StatementKind,
         reads: bool,
     ) -> Result<Option<KeptPredicate>, RewriteError> {
-        let key = (target.index, target.qualifier.clone(), kind, reads);
         self.policy_cache
-            .hiding(&key, || self.make_hiding_predicate(target, kind, reads))
+            .hiding((target.index, kind, reads), &target.qualifier, || {
+                self.make_hiding_predicate(target, kind, reads)
+            })
     }
 
     pub(super) fn make_hiding_predicate(
@@ -194,10 +195,10 @@ impl QueryRewriter<'_> {
         image: RowImage,
         first_index: usize,
     ) -> Result<(Arc<KeptChecks>, Vec<AppendedCheck>), RewriteError> {
-        let key = (target.index, target.qualifier.clone(), kind, reads, image);
-        let kept = self
-            .policy_cache
-            .checks(&key, || self.make_check_columns(target, kind, reads, image))?;
+        let key = (target.index, kind, reads, image);
+        let kept = self.policy_cache.checks(key, &target.qualifier, || {
+            self.make_check_columns(target, kind, reads, image)
+        })?;
         let mut checks = kept.plan.clone();
         for check in &mut checks {
             check.column_index += first_index;

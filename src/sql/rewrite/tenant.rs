@@ -28,15 +28,24 @@ use super::printed::{raw, KeptPredicate};
 use super::row_check::{Interpreted, RowCheck};
 use super::{limit, rewrite_parsed, Bound, RewriteOptions, Rewritten};
 
-/// A target's hiding predicate by (table, qualifier, statement kind, reads).
-pub(super) type HidingKey = (usize, Vec<String>, StatementKind, bool);
+/// A target's hiding predicate by (table, statement kind, reads), then by
+/// how the statement names the table (its qualifier).
+pub(super) type HidingKey = (usize, StatementKind, bool);
 /// A target's appended checks by the same and the row image checked.
-pub(super) type ChecksKey = (usize, Vec<String>, StatementKind, bool, RowImage);
+pub(super) type ChecksKey = (usize, StatementKind, bool, RowImage);
 /// RETURNING check items and their plan entries, numbered from 0.
 pub(super) type Checks = (Vec<SelectItem>, Vec<AppendedCheck>);
 
-/// Parts made once and only ever shared after, by key.
-type Made<K, V> = Mutex<HashMap<K, V, RandomState>>;
+/// Parts of write targets made once and only ever shared after, by key,
+/// then by the target's qualifier (a statement's qualifier is compared
+/// where it is, not copied into a key; a table has few).
+type Made<K, V> = Mutex<HashMap<K, Vec<(Vec<String>, V)>, RandomState>>;
+
+/// How many qualifiers (aliases) of one table a part is kept for: past
+/// that, a part is made for each statement, so that statements naming a
+/// table by ever new aliases cannot make the search, or the memory held,
+/// grow without end.
+const MAX_QUALIFIERS: usize = 16;
 
 /// How many spare copies of one kept part are held (one per statement that
 /// uses it at the same time, or more than once, is plenty).
@@ -165,10 +174,11 @@ impl PolicyCache {
     /// by `make` and printed on first use.
     pub(super) fn hiding(
         &self,
-        key: &HidingKey,
+        key: HidingKey,
+        qualifier: &[String],
         make: impl FnOnce() -> Result<Option<Expr>, RewriteError>,
     ) -> Result<Option<KeptPredicate>, RewriteError> {
-        made_once(&self.hiding, key, || {
+        made_once(&self.hiding, key, qualifier, || {
             Ok(make()?.map(|expr| KeptPredicate::new(&expr)))
         })
     }
@@ -177,10 +187,11 @@ impl PolicyCache {
     /// first use.
     pub(super) fn checks(
         &self,
-        key: &ChecksKey,
+        key: ChecksKey,
+        qualifier: &[String],
         make: impl FnOnce() -> Result<Checks, RewriteError>,
     ) -> Result<Arc<KeptChecks>, RewriteError> {
-        made_once(&self.checks, key, || {
+        made_once(&self.checks, key, qualifier, || {
             let (items, plan) = make()?;
             let printed: Vec<String> = items.iter().map(ToString::to_string).collect();
             Ok(Arc::new(KeptChecks {
@@ -194,10 +205,11 @@ impl PolicyCache {
     /// The UPDATE guard for `key`, made by `make` on first use.
     pub(super) fn update_guard(
         &self,
-        key: &ChecksKey,
+        key: ChecksKey,
+        qualifier: &[String],
         make: impl FnOnce() -> Result<Option<UpdateGuard>, RewriteError>,
     ) -> Result<Arc<Option<UpdateGuard>>, RewriteError> {
-        made_once(&self.guards, key, || Ok(Arc::new(make()?)))
+        made_once(&self.guards, key, qualifier, || Ok(Arc::new(make()?)))
     }
 
     /// Gives back a read's subquery after `restore` undid what the
@@ -240,18 +252,29 @@ fn lend<K: Hash + Eq + Clone, T: Clone, E: Clone>(
     Ok(lent)
 }
 
-/// The part made for `key`, made by `make` on first use (outside the lock,
-/// as in [`lend`]).
-fn made_once<K: Hash + Eq + Clone, V: Clone>(
+/// The part made for `key` and `qualifier`, made by `make` on first use
+/// (outside the lock, as in [`lend`]).
+fn made_once<K: Hash + Eq, V: Clone>(
     made: &Made<K, V>,
-    key: &K,
+    key: K,
+    qualifier: &[String],
     make: impl FnOnce() -> Result<V, RewriteError>,
 ) -> Result<V, RewriteError> {
-    if let Some(part) = lock(made).get(key) {
-        return Ok(part.clone());
+    let found = |parts: &Vec<(Vec<String>, V)>| {
+        parts
+            .iter()
+            .find(|(q, _)| q.as_slice() == qualifier)
+            .map(|(_, part)| part.clone())
+    };
+    if let Some(part) = lock(made).get(&key).and_then(found) {
+        return Ok(part);
     }
     let part = make()?;
-    lock(made).insert(key.clone(), part.clone());
+    let mut map = lock(made);
+    let parts = map.entry(key).or_default();
+    if parts.len() < MAX_QUALIFIERS && found(parts).is_none() {
+        parts.push((qualifier.to_vec(), part.clone()));
+    }
     Ok(part)
 }
 

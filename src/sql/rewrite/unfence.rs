@@ -11,6 +11,7 @@ use sqlparser::ast::{
     SelectItem, SetExpr, TableFactor, VisitMut, VisitorMut,
 };
 
+use std::borrow::Cow;
 use std::ops::ControlFlow;
 
 use crate::lang::ast::Span;
@@ -23,8 +24,8 @@ use super::scope::{fold, folds_to, idents, names_declared};
 use super::table::resolve;
 
 /// A FROM item whose columns are known: a fence or an open declared table.
-struct Item {
-    reference: String,
+struct Item<'a> {
+    reference: Cow<'a, str>,
     table: usize,
 }
 
@@ -32,12 +33,12 @@ struct Item {
 struct Level<'a> {
     rewriter: &'a QueryRewriter<'a>,
     fences: &'a [Fence],
-    items: Vec<Item>,
+    items: Vec<Item<'a>>,
     parent: Option<&'a Level<'a>>,
 }
 
 impl Level<'_> {
-    fn lookup(&self, item: &Item, name: &Ident) -> Option<&Column> {
+    fn lookup(&self, item: &Item<'_>, name: &Ident) -> Option<&Column> {
         let dialect = self.rewriter.dialect;
         self.rewriter
             .set
@@ -153,18 +154,10 @@ fn plain_select(query: &Query) -> Option<&Select> {
     }
 }
 
-/// Whether every condition of `select` (and its subqueries in them) is
-/// leakproof and every FROM item is a fence or an open table.
-fn level_is_leakproof(
-    rewriter: &QueryRewriter<'_>,
-    fences: &[Fence],
-    select: &Select,
-    parent: Option<&Level<'_>>,
-    depth: usize,
-) -> bool {
-    if depth > MAX_LEAKPROOF_DEPTH {
-        return false;
-    }
+/// The conditions of `select` a policy could be evaluated beside: its
+/// joins' `ON`, its `WHERE` and its `HAVING`; `None` for a join or join
+/// constraint the rule does not know.
+fn level_conditions(select: &Select) -> Option<Vec<&Expr>> {
     let mut conditions: Vec<&Expr> = Vec::new();
     for from in &select.from {
         for join in &from.joins {
@@ -177,24 +170,46 @@ fn level_is_leakproof(
                 | JoinOperator::RightOuter(c)
                 | JoinOperator::FullOuter(c)
                 | JoinOperator::CrossJoin(c) => c,
-                _ => return false,
+                _ => return None,
             };
             match constraint {
                 JoinConstraint::On(on) => conditions.push(on),
                 JoinConstraint::Using(_) | JoinConstraint::Natural | JoinConstraint::None => {}
-                _ => return false,
+                _ => return None,
             }
         }
     }
     conditions.extend(&select.selection);
     conditions.extend(&select.having);
-    // The conditions' shape first: one the rule refuses whatever its
-    // columns are (a call, `LIKE`, …) is refused before a name is resolved.
+    Some(conditions)
+}
+
+/// Whether the conditions' shape is leakproof: one the rule refuses
+/// whatever its columns are (a call, `LIKE`, …) is refused before a name
+/// is resolved.
+fn shapes_leakproof(conditions: &[&Expr], depth: usize) -> bool {
     let shape = AnyColumn::default();
-    if !conditions
+    conditions
         .iter()
         .all(|c| leakproof(c, &shape, &mut Vec::new(), depth + 1))
-    {
+}
+
+/// Whether every condition of `select` (and its subqueries in them) is
+/// leakproof and every FROM item is a fence or an open table.
+fn level_is_leakproof(
+    rewriter: &QueryRewriter<'_>,
+    fences: &[Fence],
+    select: &Select,
+    parent: Option<&Level<'_>>,
+    depth: usize,
+) -> bool {
+    if depth > MAX_LEAKPROOF_DEPTH {
+        return false;
+    }
+    let Some(conditions) = level_conditions(select) else {
+        return false;
+    };
+    if !shapes_leakproof(&conditions, depth) {
         return false;
     }
     let mut items = Vec::new();
@@ -225,10 +240,10 @@ fn known_item(
     rewriter: &QueryRewriter<'_>,
     fences: &[Fence],
     relation: &TableFactor,
-) -> Option<Item> {
+) -> Option<Item<'static>> {
     if let Some((fence, alias)) = find_fence(fences, relation) {
         return Some(Item {
-            reference: fold(&alias.name, rewriter.dialect),
+            reference: Cow::Owned(fold(&alias.name, rewriter.dialect)),
             table: fence.table,
         });
     }
@@ -250,16 +265,48 @@ fn known_item(
                 Some(a) => fold(&a.name, rewriter.dialect),
                 None => folded.pop()?,
             };
-            Some(Item { reference, table })
+            Some(Item {
+                reference: Cow::Owned(reference),
+                table,
+            })
         }
         _ => None,
     }
 }
 
-/// Whether every condition of the top-level `select` (and of the subqueries
-/// in them) is leakproof and every FROM item a fence or a known table.
-pub(super) fn select_is_leakproof(rewriter: &QueryRewriter<'_>, select: &Select) -> bool {
-    level_is_leakproof(rewriter, &rewriter.all_fences, select, None, 0)
+/// The flat form's judgement (`flat.rs`), in two steps, so that a statement
+/// whose conditions' shape is refused resolves no name.
+pub(super) struct FlatJudgement<'s> {
+    conditions: Vec<&'s Expr>,
+}
+
+impl<'s> FlatJudgement<'s> {
+    /// The top-level `select`'s conditions, if their shape is leakproof.
+    pub(super) fn shape(select: &'s Select) -> Option<Self> {
+        let conditions = level_conditions(select)?;
+        shapes_leakproof(&conditions, 0).then_some(FlatJudgement { conditions })
+    }
+
+    /// Whether every condition (and every subquery in them) is leakproof
+    /// with the FROM items `items` (reference name, folded, and declared
+    /// table) resolved by the caller.
+    pub(super) fn holds(self, rewriter: &QueryRewriter<'_>, items: &[(&str, usize)]) -> bool {
+        let level = Level {
+            rewriter,
+            fences: &[],
+            items: items
+                .iter()
+                .map(|&(reference, table)| Item {
+                    reference: Cow::Borrowed(reference),
+                    table,
+                })
+                .collect(),
+            parent: None,
+        };
+        self.conditions
+            .into_iter()
+            .all(|c| leakproof(c, &level, &mut Vec::new(), 1))
+    }
 }
 
 /// Takes the `OFFSET 0` off a FROM item that is a fence: off its tree, or

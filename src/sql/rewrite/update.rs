@@ -177,14 +177,13 @@ impl QueryRewriter<'_> {
         }
         let key = (
             target.index,
-            target.qualifier.clone(),
             StatementKind::Update,
             reads,
             RowImage::Updated,
         );
-        let made = self
-            .policy_cache
-            .update_guard(&key, || self.make_update_guard(target, items))?;
+        let made = self.policy_cache.update_guard(key, &target.qualifier, || {
+            self.make_update_guard(target, items)
+        })?;
         let Some(UpdateGuard {
             guard,
             read,
