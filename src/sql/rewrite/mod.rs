@@ -203,20 +203,21 @@ fn rewrite_parsed(
     options: RewriteOptions,
 ) -> Result<Rewritten, RewriteError> {
     let (max_rows, dialect) = (bound.max_rows, bound.dialect);
-    let statements = parse(sql, dialect)?;
+    let mut statements = parse(sql, dialect)?;
     let mut printed = Vec::with_capacity(statements.len());
     let mut plan = Vec::with_capacity(statements.len());
-    for mut statement in statements {
-        let (statement_plan, lent) = rewrite_statement(bound, options, &mut statement)?;
+    // Each statement rewritten where it is (a `Statement` is kilobytes).
+    for statement in &mut statements {
+        let (statement_plan, lent) = rewrite_statement(bound, options, statement)?;
         plan.push(statement_plan);
-        if let (Some(max_rows), Statement::Query(query)) = (max_rows, &mut statement) {
+        if let (Some(max_rows), Statement::Query(query)) = (max_rows, &mut *statement) {
             // A write under WITH returns its RETURNING rows, not a query's.
             if !with_write::is_write(query) {
                 limit::cap_rows(query, max_rows, dialect)?;
             }
         }
-        printed.push(print(&statement, sql.len())?);
-        lend::give_back(bound.cache, &mut statement, lent);
+        printed.push(print(statement, sql.len())?);
+        lend::give_back(bound.cache, statement, lent);
     }
     let sql = printed.join(";\n");
     Ok(Rewritten {
@@ -290,9 +291,23 @@ fn parse(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, RewriteError> {
 fn check_tokens(tokens: &[TokenWithSpan]) -> Result<(), RewriteError> {
     let mut count = 0usize;
     for token in tokens {
-        if matches!(token.token, Token::SemiColon) {
-            count = 0;
-        } else if is_operator(&token.token) {
+        let operator = match &token.token {
+            Token::Whitespace(_) => continue,
+            Token::SemiColon => {
+                count = 0;
+                continue;
+            }
+            Token::Word(word) if word.quote_style.is_none() => is_operator(&token.token),
+            Token::Word(_)
+            | Token::SingleQuotedString(_)
+            | Token::NationalStringLiteral(_)
+            | Token::DoubleQuotedString(_) => {
+                check_quoting(token)?;
+                false
+            }
+            other => is_operator(other),
+        };
+        if operator {
             count += 1;
             if count > MAX_OPERATORS {
                 return Err(RewriteError::TooManyOperators {
@@ -300,7 +315,6 @@ fn check_tokens(tokens: &[TokenWithSpan]) -> Result<(), RewriteError> {
                 });
             }
         }
-        check_quoting(token)?;
     }
     Ok(())
 }
