@@ -10,8 +10,8 @@
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    self as sql, AssignmentTarget, CaseWhen, Expr, SelectItem, TableFactor, Update,
-    UpdateTableFromKind, Visit, VisitMut, Visitor,
+    self as sql, AssignmentTarget, Expr, SelectItem, TableFactor, Update, UpdateTableFromKind,
+    Visit, VisitMut, Visitor,
 };
 
 use crate::lang::model::Ty;
@@ -26,7 +26,7 @@ use super::proposed::{is_default, uncopyable};
 use super::query::QueryRewriter;
 use super::target::{names_target_column, Target};
 use super::tenant::UpdateGuard;
-use super::upsert::{declared_index, stored, stored_text, target_column, Substitute};
+use super::upsert::{declared_index, guarded_text, stored, stored_text, target_column, Substitute};
 
 fn unsupported(construct: &str) -> RewriteError {
     RewriteError::Unsupported {
@@ -239,7 +239,7 @@ impl QueryRewriter<'_> {
         let Some((carrier, ty)) = carrier else {
             return Ok(());
         };
-        let guard = match template {
+        let guard: String = match template {
             // The guard's text with the values printed in: its tree is
             // neither copied nor printed again (`printed.rs`).
             Some(template) => {
@@ -250,7 +250,7 @@ impl QueryRewriter<'_> {
                             .map(|(copy, ty)| stored_text(copy, *ty, self.dialect))
                     })
                     .collect();
-                raw(template.fill(&printed))
+                template.fill(&printed)
             }
             None => {
                 let assigned: Vec<(String, Expr)> = read
@@ -269,24 +269,15 @@ impl QueryRewriter<'_> {
                         assigned: &assigned,
                     },
                 );
-                guard
+                guard.to_string()
             }
         };
         let Some(assignment) = update.assignments.get_mut(carrier) else {
             return Ok(());
         };
-        let user = std::mem::replace(&mut assignment.value, Expr::Value(sql::Value::Null.into()));
-        let value = stored(user, ty, self.dialect);
-        assignment.value = Expr::Case {
-            case_token: sql::helpers::attached_token::AttachedToken::empty(),
-            end_token: sql::helpers::attached_token::AttachedToken::empty(),
-            operand: None,
-            conditions: vec![CaseWhen {
-                condition: guard,
-                result: value,
-            }],
-            else_result: None,
-        };
+        // `CASE WHEN guard THEN CAST((value) AS type) END`, placed as its
+        // text: nothing reads an assigned value after this but the printer.
+        assignment.value = raw(guarded_text(&guard, &assignment.value, ty, self.dialect));
         Ok(())
     }
 }

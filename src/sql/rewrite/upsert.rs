@@ -257,6 +257,24 @@ pub(super) fn stored_text(value: &Expr, ty: Ty, dialect: Dialect) -> String {
     }
 }
 
+/// `CASE WHEN guard THEN <value stored> END` printed, as its tree prints
+/// (a test keeps them the same): an UPDATE's guarded assignment
+/// (`update.rs`), placed as its text.
+pub(super) fn guarded_text(
+    guard: &impl std::fmt::Display,
+    value: &Expr,
+    ty: Ty,
+    dialect: Dialect,
+) -> String {
+    match dialect {
+        Dialect::Postgres => format!(
+            "CASE WHEN {guard} THEN CAST(({value}) AS {}) END",
+            storage_type(ty, dialect)
+        ),
+        Dialect::Sqlite => format!("CASE WHEN {guard} THEN ({value}) END"),
+    }
+}
+
 /// [`stored_value`] of a value given up for it.
 pub(super) fn stored(value: Expr, ty: Ty, dialect: Dialect) -> Expr {
     let nested = Expr::Nested(Box::new(value));
@@ -317,7 +335,10 @@ mod tests {
     use sqlparser::dialect::PostgreSqlDialect;
     use sqlparser::parser::Parser;
 
-    use super::{stored, stored_text};
+    use sqlparser::ast::helpers::attached_token::AttachedToken;
+    use sqlparser::ast::{CaseWhen, Expr};
+
+    use super::{guarded_text, stored, stored_text};
     use crate::lang::model::Ty;
     use crate::sql::Dialect;
 
@@ -349,6 +370,22 @@ mod tests {
                     assert_eq!(
                         stored_text(&value, ty, dialect),
                         stored(value.clone(), ty, dialect).to_string(),
+                        "{sql} as {ty:?} on {dialect:?}"
+                    );
+                    let guard = Expr::Nested(Box::new(value.clone()));
+                    let case = Expr::Case {
+                        case_token: AttachedToken::empty(),
+                        end_token: AttachedToken::empty(),
+                        operand: None,
+                        conditions: vec![CaseWhen {
+                            condition: guard.clone(),
+                            result: stored(value.clone(), ty, dialect),
+                        }],
+                        else_result: None,
+                    };
+                    assert_eq!(
+                        guarded_text(&guard, &value, ty, dialect),
+                        case.to_string(),
                         "{sql} as {ty:?} on {dialect:?}"
                     );
                 }
