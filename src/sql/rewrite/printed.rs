@@ -12,7 +12,8 @@
 //! - A hiding predicate is placed as its text (`KeptPredicate`).
 //! - RETURNING checks are placed as one item printing their text
 //!   (`tenant::KeptChecks`).
-//! - The UPDATE guard is filled into its printed template (`GuardTemplate`).
+//! - The UPDATE guard is filled into its printed template (`GuardTemplate`),
+//!   and the guarded assignment placed as its text (`upsert::guarded_text`).
 //!
 //! The node is an unquoted identifier, which sqlparser prints as its value
 //! verbatim (`raw`). It only ever holds text printed from the tree it stands
