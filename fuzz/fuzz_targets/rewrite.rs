@@ -15,7 +15,7 @@ use rampart::lang::Command;
 use rampart::policy::combine::{combine, Clause};
 use rampart::policy::interp::{admits, Env};
 use rampart::policy::specialise;
-use rampart::sql::rewrite::rewrite;
+use rampart::sql::rewrite::{rewrite, rewrite_walking_every_clause};
 use rampart::Dialect;
 use rampart_fuzz::sqlite::Db;
 use rampart_fuzz::{hints, Input, Scenario};
@@ -42,7 +42,16 @@ fn rewrite_checked(
     sql: &str,
     text: &str,
 ) -> Option<String> {
-    match rewrite(set, context, dialect, sql) {
+    let result = rewrite(set, context, dialect, sql);
+    // Plain clauses are checked without the walk (`plain.rs`): walking
+    // every clause must give the same.
+    let walked = rewrite_walking_every_clause(set, context, dialect, sql);
+    assert_eq!(
+        format!("{result:?}"),
+        format!("{walked:?}"),
+        "plain clauses rewritten unlike the walk ({dialect:?})\n--- input:\n{sql}\n--- policies:\n{text}"
+    );
+    match result {
         Ok(r) => {
             let parsed = match dialect {
                 Dialect::Postgres => Parser::parse_sql(&PostgreSqlDialect {}, &r.sql),

@@ -170,6 +170,31 @@ pub fn rewrite_checked(
     options: RewriteOptions,
     row_check: &dyn RowCheck,
 ) -> Result<Rewritten, RewriteError> {
+    rewrite_uncached(set, context, dialect, sql, options, row_check, false)
+}
+
+/// [`rewrite`] with every clause walked, plain ones too (`plain.rs`): the
+/// same result, slower. For the tests and fuzz targets that compare them.
+#[doc(hidden)]
+pub fn rewrite_walking_every_clause(
+    set: &PolicySet,
+    context: &[Value],
+    dialect: Dialect,
+    sql: &str,
+) -> Result<Rewritten, RewriteError> {
+    let options = RewriteOptions::default();
+    rewrite_uncached(set, context, dialect, sql, options, &Interpreted, true)
+}
+
+fn rewrite_uncached(
+    set: &PolicySet,
+    context: &[Value],
+    dialect: Dialect,
+    sql: &str,
+    options: RewriteOptions,
+    row_check: &dyn RowCheck,
+    walk_all: bool,
+) -> Result<Rewritten, RewriteError> {
     let known: Vec<Option<Value>> = context.iter().cloned().map(Some).collect();
     let bound = Bound {
         set,
@@ -178,7 +203,7 @@ pub fn rewrite_checked(
         dialect,
         cache: &PolicyCache::default(),
         row_check,
-        walk_all: false,
+        walk_all,
     };
     rewrite_parsed(&bound, sql, options)
 }
