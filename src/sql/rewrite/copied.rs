@@ -56,6 +56,20 @@ pub(super) fn qualify(
     qualifier: Option<&[String]>,
     is_column: impl Fn(&Ident) -> bool,
 ) -> Option<Expr> {
+    // A plain copy is qualified without the walk; where it is not plain,
+    // the walk qualifies what is left (a qualified column is not an
+    // `Identifier` any more).
+    let mut failed = false;
+    let plain = change_plain(&mut copy, |expr| {
+        failed = !qualify_column(expr, qualifier, &is_column);
+        !failed
+    });
+    if failed {
+        return None;
+    }
+    if plain.is_some() {
+        return Some(copy);
+    }
     struct Qualify<'a, F> {
         qualifier: Option<&'a [String]>,
         is_column: F,
@@ -64,41 +78,13 @@ pub(super) fn qualify(
     impl<F: Fn(&Ident) -> bool> VisitorMut for Qualify<'_, F> {
         type Break = ();
         fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
-            let Expr::Identifier(column) = expr else {
-                return ControlFlow::Continue(());
-            };
-            let Some(qualifier) = self.qualifier.filter(|_| (self.is_column)(column)) else {
+            if qualify_column(expr, self.qualifier, &self.is_column) {
+                ControlFlow::Continue(())
+            } else {
                 self.failed = true;
-                return ControlFlow::Break(());
-            };
-            *expr = qualified(qualifier, column);
-            ControlFlow::Continue(())
-        }
-    }
-    // A plain copy is qualified without the walk; where it is not plain,
-    // the walk qualifies what is left (a qualified column is not an
-    // `Identifier` any more).
-    let mut failed = false;
-    let qualified = change_plain(&mut copy, |expr| {
-        let Expr::Identifier(column) = expr else {
-            return true;
-        };
-        match qualifier.filter(|_| is_column(column)) {
-            Some(qualifier) => {
-                *expr = qualified(qualifier, column);
-                true
-            }
-            None => {
-                failed = true;
-                false
+                ControlFlow::Break(())
             }
         }
-    });
-    if failed {
-        return None;
-    }
-    if qualified.is_some() {
-        return Some(copy);
     }
     let mut qualify = Qualify {
         qualifier,
@@ -107,6 +93,25 @@ pub(super) fn qualify(
     };
     let _ = VisitMut::visit(&mut copy, &mut qualify);
     (!qualify.failed).then_some(copy)
+}
+
+/// Qualifies `expr` if it is an unqualified column; `false` where that
+/// cannot be done exactly (no `qualifier`, or a name `is_column` refuses).
+fn qualify_column(
+    expr: &mut Expr,
+    qualifier: Option<&[String]>,
+    is_column: &impl Fn(&Ident) -> bool,
+) -> bool {
+    let Expr::Identifier(column) = expr else {
+        return true;
+    };
+    match qualifier.filter(|_| is_column(column)) {
+        Some(qualifier) => {
+            *expr = qualified(qualifier, column);
+            true
+        }
+        None => false,
+    }
 }
 
 /// `"q1"."q2".column`.

@@ -447,7 +447,7 @@ fn rewrite_statement(
         Statement::Query(query) => {
             rewriter.flat = rewriter.flat_tables(query);
             // A flat query of plain clauses has nothing for the walk to do.
-            let plain = !bound.walk_all
+            let plain = !rewriter.walk_all
                 && !rewriter.flat.is_empty()
                 && plain::flat_query_is_plain(query, rewriter.flat.len(), bound.dialect);
             let flow = if plain {

@@ -188,10 +188,15 @@ fn level_conditions(select: &Select) -> Option<Vec<&Expr>> {
 /// whatever its columns are (a call, `LIKE`, …) is refused before a name
 /// is resolved.
 fn shapes_leakproof(conditions: &[&Expr], depth: usize) -> bool {
-    let shape = AnyColumn::default();
+    all_leakproof(conditions, &AnyColumn::default(), depth)
+}
+
+/// Whether every one of the conditions of a level at `depth` is leakproof,
+/// its columns resolved by `resolve`.
+fn all_leakproof(conditions: &[&Expr], resolve: &impl Resolve, depth: usize) -> bool {
     conditions
         .iter()
-        .all(|c| leakproof(c, &shape, &mut Vec::new(), depth + 1))
+        .all(|c| leakproof(c, resolve, &mut Vec::new(), depth + 1))
 }
 
 /// Whether every condition of `select` (and its subqueries in them) is
@@ -229,9 +234,7 @@ fn level_is_leakproof(
         items,
         parent,
     };
-    conditions
-        .into_iter()
-        .all(|c| leakproof(c, &level, &mut Vec::new(), depth + 1))
+    all_leakproof(&conditions, &level, depth)
 }
 
 /// A fence, an open declared table or a flat one (`flat.rs`; while
@@ -303,9 +306,7 @@ impl<'s> FlatJudgement<'s> {
                 .collect(),
             parent: None,
         };
-        self.conditions
-            .into_iter()
-            .all(|c| leakproof(c, &level, &mut Vec::new(), 1))
+        all_leakproof(&self.conditions, &level, 0)
     }
 }
 
