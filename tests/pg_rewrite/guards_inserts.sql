@@ -1,5 +1,5 @@
--- INSERT corpus for tests/rewrite/guard_copies.policy (see inserts.rs):
--- guards copy the statement's values into `exists` subqueries over a table
+-- INSERT and UPDATE corpus for tests/rewrite/guard_copies.policy (see
+-- inserts.rs): guards copy the statement's values into `exists` subqueries over a table
 -- with the same column names, where an unqualified copy reads the wrong row.
 -- policies: tests/rewrite/guard_copies.policy
 -- context: {"tenant": {"id": "t"}}
@@ -27,3 +27,19 @@ INSERT INTO a (id, k) VALUES (3, 6) ON CONFLICT (id) DO UPDATE SET k = a.k + 1 R
 INSERT INTO a (id, k) VALUES (2, 6) ON CONFLICT (id) DO UPDATE SET k = a.k + 1;
 INSERT INTO a (id, k) VALUES (2, 6) ON CONFLICT (id) DO UPDATE SET k = a.id;
 INSERT INTO a (id, k) VALUES (1, 6) ON CONFLICT (id) DO UPDATE SET k = excluded.k - a.k;
+-- UPDATE's guard copies the assigned value into the `exists` subquery.
+-- Without FROM the value is qualified where it stands: 1 + 1 is in `b`,
+-- 2 + 1 is not (42501), 5 + 1 is.
+UPDATE a SET k = k + 1 WHERE id = 1;
+UPDATE a SET k = k + 1 WHERE id = 2;
+UPDATE a SET k = k + 1 WHERE id = 3 RETURNING *;
+UPDATE a AS t SET k = t.k + 1, id = id + 10 WHERE t.id >= 1 RETURNING t.id, k;
+-- The guard rides on `id` (assigned first), its value not read by the
+-- check: a duplicate key and a policy violation at once is 42501.
+UPDATE a SET id = 1, k = k + 1 WHERE id = 2;
+UPDATE a SET id = 1, k = k + 1 WHERE id = 1;
+-- With FROM, a bare `k` is `a`'s and `b`'s (42702); qualified it is not.
+UPDATE a SET k = k + 1 FROM b WHERE b.id = a.id;
+UPDATE a SET k = a.k + 1 FROM b WHERE b.id = a.id AND a.id = 1 RETURNING a.*;
+UPDATE a SET k = a.k + 1 FROM b WHERE b.id = a.id;
+UPDATE a SET k = b.k + 1 FROM b WHERE b.id = a.id AND b.k = 1;

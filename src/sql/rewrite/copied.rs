@@ -56,19 +56,30 @@ pub(super) fn qualify(
     qualifier: Option<&[String]>,
     is_column: impl Fn(&Ident) -> bool,
 ) -> Option<Expr> {
-    // A plain copy is qualified without the walk; where it is not plain,
+    qualify_in_place(&mut copy, qualifier, is_column).then_some(copy)
+}
+
+/// Qualifies each unqualified column of `value` (which has no subquery) by
+/// `qualifier`; `false` where one could not be (no `qualifier`, or a name
+/// `is_column` refuses), the columns met before it left qualified.
+pub(super) fn qualify_in_place(
+    value: &mut Expr,
+    qualifier: Option<&[String]>,
+    is_column: impl Fn(&Ident) -> bool,
+) -> bool {
+    // A plain value is qualified without the walk; where it is not plain,
     // the walk qualifies what is left (a qualified column is not an
     // `Identifier` any more).
     let mut failed = false;
-    let plain = change_plain(&mut copy, |expr| {
+    let plain = change_plain(value, |expr| {
         failed = !qualify_column(expr, qualifier, &is_column);
         !failed
     });
     if failed {
-        return None;
+        return false;
     }
     if plain.is_some() {
-        return Some(copy);
+        return true;
     }
     struct Qualify<'a, F> {
         qualifier: Option<&'a [String]>,
@@ -91,8 +102,8 @@ pub(super) fn qualify(
         is_column,
         failed: false,
     };
-    let _ = VisitMut::visit(&mut copy, &mut qualify);
-    (!qualify.failed).then_some(copy)
+    let _ = VisitMut::visit(value, &mut qualify);
+    !qualify.failed
 }
 
 /// Qualifies `expr` if it is an unqualified column; `false` where that
@@ -107,7 +118,7 @@ fn qualify_column(
     };
     match qualifier.filter(|_| is_column(column)) {
         Some(qualifier) => {
-            *expr = qualified(qualifier, column);
+            *expr = qualified(qualifier, std::mem::replace(column, Ident::new("")));
             true
         }
         None => false,
@@ -115,9 +126,9 @@ fn qualify_column(
 }
 
 /// `"q1"."q2".column`.
-fn qualified(qualifier: &[String], column: &Ident) -> Expr {
+fn qualified(qualifier: &[String], column: Ident) -> Expr {
     let mut parts: Vec<Ident> = Vec::with_capacity(qualifier.len() + 1);
     parts.extend(qualifier.iter().map(|q| Ident::with_quote('"', q.as_str())));
-    parts.push(column.clone());
+    parts.push(column);
     Expr::CompoundIdentifier(parts)
 }

@@ -241,7 +241,7 @@ fn rewrite_parsed(
                 limit::cap_rows(query, max_rows, dialect)?;
             }
         }
-        printed.push(print(statement, sql.len())?);
+        printed.push(print(statement)?);
         lend::give_back(bound.cache, statement, lent);
     }
     let sql = printed.join(";\n");
@@ -252,19 +252,42 @@ fn rewrite_parsed(
     })
 }
 
-/// Prints a rewritten statement into a string sized for it at once: the
-/// policy subqueries make it several times the user's text (up to 16 KiB
-/// more is reserved), which would otherwise be copied as the string doubles.
-fn print(statement: &Statement, user_text: usize) -> Result<String, RewriteError> {
+/// Prints a rewritten statement. It is printed into this thread's
+/// buffer, then copied into a string of its size: the policy subqueries,
+/// hiding predicates, checks and guards make it several times the user's
+/// text, which would otherwise be copied as the string doubles, and a
+/// string sized by guess is either grown or larger than it needs to be
+/// (which costs more in the allocator than the copy). A buffer past
+/// [`KEPT_PRINT_BUFFER`] is let go after use.
+fn print(statement: &Statement) -> Result<String, RewriteError> {
+    use std::cell::RefCell;
     use std::fmt::Write;
-    let extra = user_text.saturating_mul(3).min(16 << 10);
-    let mut text = String::with_capacity(user_text.saturating_add(extra).saturating_add(256));
-    // Writing to a `String` fails only where a `Display` does.
-    write!(text, "{statement}").map_err(|_| RewriteError::Unsupported {
+    thread_local! {
+        static BUFFER: RefCell<String> = const { RefCell::new(String::new()) };
+    }
+    let unprintable = || RewriteError::Unsupported {
         construct: "a statement that sqlparser cannot print".into(),
-    })?;
-    Ok(text)
+    };
+    BUFFER.with(|buffer| {
+        let Ok(mut buffer) = buffer.try_borrow_mut() else {
+            // Not met (printing does not print again); printed directly.
+            let mut text = String::new();
+            return write!(text, "{statement}")
+                .map(|()| text)
+                .map_err(|_| unprintable());
+        };
+        buffer.clear();
+        // Writing to a `String` fails only where a `Display` does.
+        let printed = write!(buffer, "{statement}").map(|()| buffer.as_str().to_owned());
+        if buffer.capacity() > KEPT_PRINT_BUFFER {
+            *buffer = String::new();
+        }
+        printed.map_err(|_| unprintable())
+    })
 }
+
+/// The largest print buffer a thread keeps between statements.
+const KEPT_PRINT_BUFFER: usize = 64 << 10;
 
 /// Parses within the size and depth limits.
 fn parse(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, RewriteError> {

@@ -13,7 +13,7 @@
 //! - RETURNING checks are placed as one item printing their text
 //!   (`tenant::KeptChecks`).
 //! - The UPDATE guard is filled into its printed template (`GuardTemplate`),
-//!   and the guarded assignment placed as its text (`upsert::guarded_text`).
+//!   and the guarded assignment placed as its text (`upsert::GUARDED`).
 //!
 //! The node is an unquoted identifier, which sqlparser prints as its value
 //! verbatim (`raw`). It only ever holds text printed from the tree it stands
@@ -22,6 +22,7 @@
 //! reference they know by its address (`fence.rs`).
 
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 use sqlparser::ast::{
     Expr, Ident, ObjectName, ObjectNamePart, TableAlias, TableFactor, VisitMut, VisitorMut,
@@ -36,37 +37,39 @@ pub(super) fn raw(text: String) -> Expr {
 }
 
 /// A kept predicate (a write target's hiding predicate, a flat table's
-/// policy) as statements receive it: printed once when made, and whether
-/// `nested` parenthesises it. Nothing reads a hiding predicate once it is
-/// placed, so it never needs its tree.
+/// policy) as statements receive it: printed once when made, bare and as
+/// `nested` gives it (in parentheses where its tree would be). Nothing reads
+/// a hiding predicate once it is placed, so it never needs its tree; a
+/// statement's copy shares the texts.
 #[derive(Clone, Debug)]
-pub(super) struct KeptPredicate {
-    text: String,
-    parens: bool,
+pub(super) struct KeptPredicate(Arc<PredicateTexts>);
+
+#[derive(Debug)]
+struct PredicateTexts {
+    bare: String,
+    nested: String,
 }
 
 impl KeptPredicate {
     pub(super) fn new(made: &Expr) -> Self {
-        KeptPredicate {
-            text: made.to_string(),
-            parens: needs_parens(made),
-        }
+        let bare = made.to_string();
+        let nested = if needs_parens(made) {
+            format!("({bare})")
+        } else {
+            bare.clone()
+        };
+        KeptPredicate(Arc::new(PredicateTexts { bare, nested }))
     }
 
     /// The predicate as it was made.
     pub(super) fn bare(&self) -> Expr {
-        raw(self.text.clone())
+        raw(self.0.bare.clone())
     }
 
     /// The predicate as `nested` gives it: in parentheses where its tree
-    /// would be.
-    pub(super) fn nested(self) -> Expr {
-        let text = raw(self.text);
-        if self.parens {
-            Expr::Nested(Box::new(text))
-        } else {
-            text
-        }
+    /// would be (`Expr::Nested` prints them so).
+    pub(super) fn nested(&self) -> Expr {
+        raw(self.0.nested.clone())
     }
 }
 
@@ -103,6 +106,8 @@ pub(super) fn plain_table(name: ObjectName, alias: Option<TableAlias>) -> TableF
 #[derive(Debug)]
 pub(super) struct GuardTemplate {
     pieces: Vec<String>,
+    /// The pieces' length together.
+    pieces_len: usize,
     /// Per hole: the column's index in the guard's `read` list, and the
     /// column as printed.
     holes: Vec<(usize, String)>,
@@ -136,18 +141,28 @@ impl GuardTemplate {
             return None;
         }
         Some(GuardTemplate {
+            pieces_len: pieces.iter().map(String::len).sum(),
             pieces,
             holes: marker.holes,
         })
     }
 
-    /// The guard's text with each hole filled by `values[column]`, or by
-    /// the column itself where that is `None`.
-    pub(super) fn fill(&self, values: &[Option<String>]) -> String {
-        let mut text = String::with_capacity(
-            self.pieces.iter().map(String::len).sum::<usize>()
-                + values.iter().flatten().map(String::len).sum::<usize>() * 2,
-        );
+    /// The length of the guard's text filled with `values`.
+    pub(super) fn filled_len(&self, values: &[Option<String>]) -> usize {
+        let holes = self
+            .holes
+            .iter()
+            .map(|(column, printed)| match values.get(*column) {
+                Some(Some(value)) => value.len(),
+                _ => printed.len(),
+            });
+        self.pieces_len + holes.sum::<usize>()
+    }
+
+    /// Puts the guard's text on the end of `text`, each hole filled by
+    /// `values[column]`, or by the column itself where that is `None`.
+    pub(super) fn fill_into(&self, values: &[Option<String>], text: &mut String) {
+        text.reserve(self.filled_len(values));
         for (i, piece) in self.pieces.iter().enumerate() {
             text.push_str(piece);
             if let Some((column, printed)) = self.holes.get(i) {
@@ -157,7 +172,6 @@ impl GuardTemplate {
                 }
             }
         }
-        text
     }
 }
 
@@ -244,7 +258,9 @@ mod tests {
                         .map(|(_, v)| v.to_string())
                 })
                 .collect();
-            assert_eq!(template.fill(&values), substituted(&guard, &assigned));
+            let mut filled = String::new();
+            template.fill_into(&values, &mut filled);
+            assert_eq!(filled, substituted(&guard, &assigned));
         }
     }
 

@@ -20,21 +20,67 @@ use super::query::QueryRewriter;
 use super::scope::{fold, fold_declared, idents, is_declared, CteMeaning, Frame};
 use super::tenant::ReadText;
 
+/// One part of a table name: folded (a `String` from [`fold`]) or as
+/// written (an `ObjectNamePart`, compared as it would fold without making
+/// the folded string).
+pub(super) trait NamePart {
+    /// Whether the part folds to `folded`.
+    fn folds_to(&self, folded: &str, dialect: Dialect) -> bool;
+    /// Whether the part names the declared `name`.
+    fn names(&self, name: &str, dialect: Dialect) -> bool;
+    /// Whether the part, folded, starts with `prefix` (lower-case ASCII).
+    fn folded_starts_with(&self, prefix: &str, dialect: Dialect) -> bool;
+}
+
+impl NamePart for String {
+    fn folds_to(&self, folded: &str, _: Dialect) -> bool {
+        self == folded
+    }
+    fn names(&self, name: &str, dialect: Dialect) -> bool {
+        is_declared(self, name, dialect)
+    }
+    fn folded_starts_with(&self, prefix: &str, _: Dialect) -> bool {
+        self.starts_with(prefix)
+    }
+}
+
+impl NamePart for sql::ObjectNamePart {
+    fn folds_to(&self, folded: &str, dialect: Dialect) -> bool {
+        self.as_ident()
+            .is_some_and(|i| super::scope::folds_to(i, folded, dialect))
+    }
+    fn names(&self, name: &str, dialect: Dialect) -> bool {
+        self.as_ident()
+            .is_some_and(|i| super::scope::names_declared(i, name, dialect))
+    }
+    fn folded_starts_with(&self, prefix: &str, dialect: Dialect) -> bool {
+        self.as_ident()
+            .is_some_and(|i| match (dialect, i.quote_style) {
+                (Dialect::Postgres, Some(_)) => i.value.starts_with(prefix),
+                _ => i
+                    .value
+                    .as_bytes()
+                    .get(..prefix.len())
+                    .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes())),
+            })
+    }
+}
+
 /// System schemas and relation prefixes: catalogs are never read through the rewriter.
-pub(super) fn is_system(parts: &[String]) -> bool {
+pub(super) fn is_system(parts: &[impl NamePart], dialect: Dialect) -> bool {
     let schema_is_system = parts.len() > 1
-        && parts
-            .first()
-            .is_some_and(|s| s == "pg_catalog" || s == "information_schema");
-    let name_is_system = parts
-        .last()
-        .is_some_and(|n| n.starts_with("pg_") || n.starts_with("sqlite_"));
+        && parts.first().is_some_and(|s| {
+            s.folds_to("pg_catalog", dialect) || s.folds_to("information_schema", dialect)
+        });
+    let name_is_system = parts.last().is_some_and(|n| {
+        n.folded_starts_with("pg_", dialect) || n.folded_starts_with("sqlite_", dialect)
+    });
     schema_is_system || name_is_system
 }
 
-/// The declared table a name (folded parts) means, if any. An unqualified
-/// declared table also answers to `public.` (PostgreSQL) or `main.` (SQLite).
-pub(super) fn resolve(set: &PolicySet, parts: &[String], dialect: Dialect) -> Option<usize> {
+/// The declared table a name means, if any. An unqualified declared table
+/// also answers to `public.` (PostgreSQL) or `main.` (SQLite).
+pub(super) fn resolve(set: &PolicySet, parts: &[impl NamePart], dialect: Dialect) -> Option<usize> {
     let default_schema = match dialect {
         Dialect::Postgres => "public",
         Dialect::Sqlite => "main",
@@ -42,11 +88,9 @@ pub(super) fn resolve(set: &PolicySet, parts: &[String], dialect: Dialect) -> Op
     set.tables.iter().position(|t| {
         let name = &t.name.name;
         match (parts, &t.name.schema) {
-            ([n], None) => is_declared(n, name, dialect),
-            ([s, n], Some(schema)) => {
-                is_declared(s, schema, dialect) && is_declared(n, name, dialect)
-            }
-            ([s, n], None) => s == default_schema && is_declared(n, name, dialect),
+            ([n], None) => n.names(name, dialect),
+            ([s, n], Some(schema)) => s.names(schema, dialect) && n.names(name, dialect),
+            ([s, n], None) => s.folds_to(default_schema, dialect) && n.names(name, dialect),
             _ => false,
         }
     })
@@ -83,7 +127,7 @@ impl QueryRewriter<'_> {
                 CteMeaning::Table => {}
             }
         }
-        if is_system(&folded) {
+        if is_system(&folded, self.dialect) {
             return Err(RewriteError::SystemRelation {
                 name: name.to_string(),
             });

@@ -21,7 +21,7 @@ use super::plain::Plain;
 use super::plan::AppendedCheck;
 use super::printed::KeptPredicate;
 use super::query::QueryRewriter;
-use super::scope::{fold, fold_declared, folds_to, idents, names_declared, Frame};
+use super::scope::{fold, fold_declared, folds_to, names_declared, Frame};
 use super::table::{is_system, resolve};
 use super::tenant::KeptChecks;
 
@@ -65,11 +65,13 @@ impl QueryRewriter<'_> {
         name: &ObjectName,
         alias: Option<&Ident>,
     ) -> Result<(usize, Vec<String>, String), RewriteError> {
-        let parts = idents(name).ok_or_else(|| RewriteError::Unsupported {
-            construct: format!("computed table name `{name}`"),
-        })?;
-        let folded: Vec<String> = parts.iter().map(|i| fold(i, self.dialect)).collect();
-        if is_system(&folded) {
+        if name.0.iter().any(|part| part.as_ident().is_none()) {
+            return Err(RewriteError::Unsupported {
+                construct: format!("computed table name `{name}`"),
+            });
+        }
+        // The name's parts compared as they fold, not folded into strings.
+        if is_system(&name.0, self.dialect) {
             return Err(RewriteError::SystemRelation {
                 name: name.to_string(),
             });
@@ -77,7 +79,7 @@ impl QueryRewriter<'_> {
         let unknown = || RewriteError::UnknownTable {
             name: name.to_string(),
         };
-        let index = resolve(self.set, &folded, self.dialect).ok_or_else(unknown)?;
+        let index = resolve(self.set, &name.0, self.dialect).ok_or_else(unknown)?;
         let table = self.set.tables.get(index).ok_or_else(unknown)?;
         let (qualifier, reference) = match alias {
             Some(a) => {

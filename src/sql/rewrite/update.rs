@@ -18,7 +18,7 @@ use crate::lang::model::Ty;
 use crate::policy::combine::{RowImage, StatementKind};
 use crate::sql::Dialect;
 
-use super::copied::qualify;
+use super::copied::{qualify, qualify_in_place};
 use super::error::RewriteError;
 use super::plan::{PlanKind, StatementPlan, VIOLATION_MARKER};
 use super::printed::{raw, GuardTemplate};
@@ -26,7 +26,7 @@ use super::proposed::{is_default, uncopyable};
 use super::query::QueryRewriter;
 use super::target::{names_target_column, Target};
 use super::tenant::UpdateGuard;
-use super::upsert::{declared_index, guarded_text, stored, stored_text, target_column, Substitute};
+use super::upsert::{declared_index, stored, stored_text, target_column, Substitute, GUARDED};
 
 fn unsupported(construct: &str) -> RewriteError {
     RewriteError::Unsupported {
@@ -192,14 +192,11 @@ impl QueryRewriter<'_> {
         else {
             return Ok(());
         };
-        // One pass over the assignments: the value of each column the guard
-        // reads, copied with its columns qualified as the target's (it goes
-        // where the check reads the column, inside the policies' `exists`
-        // subqueries too, where a bare name could mean a subquery's own
-        // table) and stored as the column stores it; and the assignment that
-        // carries the guard, the first to a column whose declared type the
-        // cast stores exactly.
-        let mut values: Vec<Option<(Expr, Ty)>> = vec![None; read.len()];
+        // One pass over the assignments: which one gives each column the
+        // guard reads (its value must be one a copy reproduces), and the
+        // one that carries the guard, the first to a column whose declared
+        // type the cast stores exactly.
+        let mut given: Vec<Option<(usize, Ty)>> = vec![None; read.len()];
         let mut seen: Vec<usize> = Vec::with_capacity(update.assignments.len());
         let mut carrier = None;
         for (i, assignment) in update.assignments.iter().enumerate() {
@@ -222,11 +219,8 @@ impl QueryRewriter<'_> {
                 if uncopyable(value) || is_default_cast(value) {
                     return Ok(());
                 }
-                let Some(copy) = self.qualified_target_copy(value, table, target) else {
-                    return Ok(());
-                };
-                if let Some(slot) = values.get_mut(slot) {
-                    *slot = Some((copy, ty));
+                if let Some(slot) = given.get_mut(slot) {
+                    *slot = Some((i, ty));
                 }
             }
             if carrier.is_none()
@@ -239,25 +233,60 @@ impl QueryRewriter<'_> {
         let Some((carrier, ty)) = carrier else {
             return Ok(());
         };
-        let guard: String = match template {
-            // The guard's text with the values printed in: its tree is
-            // neither copied nor printed again (`printed.rs`).
-            Some(template) => {
-                let printed: Vec<Option<String>> = values
-                    .iter()
-                    .map(|v| {
-                        v.as_ref()
-                            .map(|(copy, ty)| stored_text(copy, *ty, self.dialect))
-                    })
-                    .collect();
-                template.fill(&printed)
-            }
+        // Each value the guard reads, with its columns qualified as the
+        // target's (it goes where the check reads the column, inside the
+        // policies' `exists` subqueries too, where a bare name could mean a
+        // subquery's own table), as the column stores it. Without `FROM`, a
+        // bare name in SET can only be the target's column, so the value is
+        // qualified where it stands and the assignment prints the same
+        // text; with one, a copy is (the bare name stays bare in SET, where
+        // PostgreSQL reports a name two tables have as ambiguous).
+        let in_place = update.from.is_none();
+        let is_column = |column: &sql::Ident| {
+            table
+                .columns
+                .iter()
+                .any(|c| super::scope::names_declared(column, &c.name, self.dialect))
+        };
+        let mut values: Vec<Option<String>> = Vec::with_capacity(given.len());
+        for slot in &given {
+            let Some((i, ty)) = *slot else {
+                values.push(None);
+                continue;
+            };
+            let Some(assignment) = update.assignments.get_mut(i) else {
+                return Ok(());
+            };
+            let text = if in_place {
+                if !qualify_in_place(&mut assignment.value, Some(&target.qualifier), is_column) {
+                    return Ok(());
+                }
+                stored_text(&assignment.value, ty, self.dialect)
+            } else {
+                qualify(assignment.value.clone(), Some(&target.qualifier), is_column)
+                    .and_then(|copy| stored_text(&copy, ty, self.dialect))
+            };
+            let Some(text) = text else {
+                return Ok(());
+            };
+            values.push(Some(text));
+        }
+        // Without a template (rare: a policy literal holding the hole
+        // marker) the values are put into a copy of the guard's tree.
+        let substituted = match template {
+            Some(_) => None,
             None => {
                 let assigned: Vec<(String, Expr)> = read
                     .iter()
-                    .zip(values)
-                    .filter_map(|(column, value)| {
-                        let (copy, ty) = value?;
+                    .zip(&given)
+                    .filter_map(|(column, slot)| {
+                        let (i, ty) = (*slot)?;
+                        let value = update.assignments.get(i)?.value.clone();
+                        let copy = if in_place {
+                            value
+                        } else {
+                            qualify(value, Some(&target.qualifier), is_column)?
+                        };
                         Some((column.clone(), stored(copy, ty, self.dialect)))
                     })
                     .collect();
@@ -269,15 +298,49 @@ impl QueryRewriter<'_> {
                         assigned: &assigned,
                     },
                 );
-                guard.to_string()
+                Some(guard.to_string())
             }
         };
+        // `CASE WHEN guard THEN <value stored> END`, placed as its text:
+        // nothing reads an assigned value after this but the printer. The
+        // carrier's stored value is printed once where the guard reads it.
+        let printed = given
+            .iter()
+            .zip(&values)
+            .find(|(slot, _)| in_place && slot.is_some_and(|(i, _)| i == carrier))
+            .and_then(|(_, value)| value.as_deref());
         let Some(assignment) = update.assignments.get_mut(carrier) else {
             return Ok(());
         };
-        // `CASE WHEN guard THEN CAST((value) AS type) END`, placed as its
-        // text: nothing reads an assigned value after this but the printer.
-        assignment.value = raw(guarded_text(&guard, &assignment.value, ty, self.dialect));
+        let own;
+        let value = match printed {
+            Some(value) => value,
+            None => match stored_text(&assignment.value, ty, self.dialect) {
+                Some(text) => {
+                    own = text;
+                    own.as_str()
+                }
+                None => return Ok(()),
+            },
+        };
+        let guard_len = match (template, &substituted) {
+            (Some(template), _) => template.filled_len(&values),
+            (None, guard) => guard.as_ref().map_or(0, String::len),
+        };
+        let mut text = String::with_capacity(
+            GUARDED.iter().map(|s| s.len()).sum::<usize>() + guard_len + value.len(),
+        );
+        text.push_str(GUARDED[0]);
+        match (template, &substituted) {
+            // The guard's text with the values printed in: its tree is
+            // neither copied nor printed again (`printed.rs`).
+            (Some(template), _) => template.fill_into(&values, &mut text),
+            (None, guard) => text.push_str(guard.as_deref().unwrap_or_default()),
+        }
+        text.push_str(GUARDED[1]);
+        text.push_str(value);
+        text.push_str(GUARDED[2]);
+        assignment.value = raw(text);
         Ok(())
     }
 }
@@ -344,24 +407,6 @@ impl QueryRewriter<'_> {
             read,
             template,
         }))
-    }
-
-    /// `value` (which has no subquery) with each column qualified as the
-    /// target's; `None` where a bare name is not one of the target's
-    /// declared columns (a column of an `UPDATE … FROM` table, or anything
-    /// else a copy could misread).
-    fn qualified_target_copy(
-        &self,
-        value: &Expr,
-        table: &crate::lang::model::Table,
-        target: &Target,
-    ) -> Option<Expr> {
-        qualify(value.clone(), Some(&target.qualifier), |column| {
-            table
-                .columns
-                .iter()
-                .any(|c| super::scope::names_declared(column, &c.name, self.dialect))
-        })
     }
 }
 

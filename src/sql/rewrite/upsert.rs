@@ -249,31 +249,26 @@ pub(super) fn stored_value(value: &Expr, ty: Ty, dialect: Dialect) -> Expr {
 }
 
 /// [`stored_value`] printed: `CAST((value) AS type)` on PostgreSQL,
-/// `(value)` on SQLite, as the tree prints (a test keeps them the same).
-pub(super) fn stored_text(value: &Expr, ty: Ty, dialect: Dialect) -> String {
+/// `(value)` on SQLite, as the tree prints (a test keeps them the same);
+/// `None` where the value does not print.
+pub(super) fn stored_text(value: &Expr, ty: Ty, dialect: Dialect) -> Option<String> {
+    use std::fmt::Write;
+    // Sized for a short value at once (`format!` would start small and grow).
+    let mut text = String::with_capacity(96);
+    // Writing to a `String` fails only where a `Display` does.
     match dialect {
-        Dialect::Postgres => format!("CAST(({value}) AS {})", storage_type(ty, dialect)),
-        Dialect::Sqlite => format!("({value})"),
+        Dialect::Postgres => write!(text, "CAST(({value}) AS {})", storage_type(ty, dialect)),
+        Dialect::Sqlite => write!(text, "({value})"),
     }
+    .ok()?;
+    Some(text)
 }
 
-/// `CASE WHEN guard THEN <value stored> END` printed, as its tree prints
-/// (a test keeps them the same): an UPDATE's guarded assignment
-/// (`update.rs`), placed as its text.
-pub(super) fn guarded_text(
-    guard: &impl std::fmt::Display,
-    value: &Expr,
-    ty: Ty,
-    dialect: Dialect,
-) -> String {
-    match dialect {
-        Dialect::Postgres => format!(
-            "CASE WHEN {guard} THEN CAST(({value}) AS {}) END",
-            storage_type(ty, dialect)
-        ),
-        Dialect::Sqlite => format!("CASE WHEN {guard} THEN ({value}) END"),
-    }
-}
+/// The text around the guard and the stored value (`stored_text`) in
+/// `CASE WHEN guard THEN <value stored> END` printed, as its tree prints (a
+/// test keeps them the same): an UPDATE's guarded assignment (`update.rs`),
+/// placed as its text.
+pub(super) const GUARDED: [&str; 3] = ["CASE WHEN ", " THEN ", " END"];
 
 /// [`stored_value`] of a value given up for it.
 pub(super) fn stored(value: Expr, ty: Ty, dialect: Dialect) -> Expr {
@@ -338,7 +333,7 @@ mod tests {
     use sqlparser::ast::helpers::attached_token::AttachedToken;
     use sqlparser::ast::{CaseWhen, Expr};
 
-    use super::{guarded_text, stored, stored_text};
+    use super::{stored, stored_text, GUARDED};
     use crate::lang::model::Ty;
     use crate::sql::Dialect;
 
@@ -368,7 +363,7 @@ mod tests {
             for ty in types {
                 for dialect in [Dialect::Postgres, Dialect::Sqlite] {
                     assert_eq!(
-                        stored_text(&value, ty, dialect),
+                        stored_text(&value, ty, dialect).unwrap(),
                         stored(value.clone(), ty, dialect).to_string(),
                         "{sql} as {ty:?} on {dialect:?}"
                     );
@@ -384,7 +379,13 @@ mod tests {
                         else_result: None,
                     };
                     assert_eq!(
-                        guarded_text(&guard, &value, ty, dialect),
+                        format!(
+                            "{}{guard}{}{}{}",
+                            GUARDED[0],
+                            GUARDED[1],
+                            stored_text(&value, ty, dialect).unwrap(),
+                            GUARDED[2]
+                        ),
                         case.to_string(),
                         "{sql} as {ty:?} on {dialect:?}"
                     );
