@@ -278,3 +278,116 @@ fn check_hidden_tables(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )]
+
+    use sqlparser::ast::{ObjectName, SetExpr, Statement, TableFactor};
+    use sqlparser::dialect::PostgreSqlDialect;
+    use sqlparser::parser::Parser;
+
+    use super::{is_system, resolve};
+    use crate::sql::rewrite::scope::{fold, idents};
+    use crate::sql::Dialect;
+    use crate::Engine;
+
+    fn name(table: &str) -> ObjectName {
+        let sql = format!("SELECT 1 FROM {table}");
+        let statement = Parser::parse_sql(&PostgreSqlDialect {}, &sql)
+            .unwrap()
+            .remove(0);
+        let Statement::Query(query) = statement else {
+            panic!("{sql} is a query");
+        };
+        let SetExpr::Select(select) = *query.body else {
+            panic!("{sql} is a SELECT");
+        };
+        match &select.from[0].relation {
+            TableFactor::Table { name, .. } => name.clone(),
+            other => panic!("{other} is a table"),
+        }
+    }
+
+    /// A name's parts as written resolve (and are told system relations)
+    /// as the same parts folded into strings do.
+    #[test]
+    fn names_as_written_resolve_as_folded() {
+        let engine = Engine::from_source(
+            "names.policy",
+            r#"
+            context tenant { id: text }
+            table orders { id: int }
+            table "Mixed" { id: int }
+            table billing.invoices { id: int }
+            table Billing.Upper { id: int }
+            "#,
+        )
+        .unwrap();
+        let set = engine.policy_set();
+        let names = [
+            "orders",
+            "ORDERS",
+            "\"orders\"",
+            "\"ORDERS\"",
+            "public.orders",
+            "\"public\".orders",
+            "PUBLIC.orders",
+            "main.orders",
+            "Main.\"orders\"",
+            "other.orders",
+            "\"Mixed\"",
+            "Mixed",
+            "mixed",
+            "billing.invoices",
+            "BILLING.\"invoices\"",
+            "\"billing\".INVOICES",
+            "billing.upper",
+            "\"Billing\".\"Upper\"",
+            "invoices",
+            "a.b.orders",
+            "pg_class",
+            "\"pg_class\"",
+            "PG_CLASS",
+            "\"PG_Class\"",
+            "pg_catalog.anything",
+            "\"PG_CATALOG\".x",
+            "information_schema.tables",
+            "sqlite_master",
+            "SQLITE_Schema",
+            "pg",
+            "p",
+            "\"é_pg\"",
+            "ünïcode",
+        ];
+        let mut resolved = 0;
+        for text in names {
+            let name = name(text);
+            for dialect in [Dialect::Postgres, Dialect::Sqlite] {
+                let folded: Vec<String> = idents(&name)
+                    .unwrap()
+                    .iter()
+                    .map(|i| fold(i, dialect))
+                    .collect();
+                assert_eq!(
+                    is_system(&name.0, dialect),
+                    is_system(&folded, dialect),
+                    "{text} on {dialect:?}"
+                );
+                let index = resolve(set, &name.0, dialect);
+                assert_eq!(
+                    index,
+                    resolve(set, &folded, dialect),
+                    "{text} on {dialect:?}"
+                );
+                resolved += usize::from(index.is_some());
+            }
+        }
+        assert!(resolved >= 20, "{resolved} of the names resolved");
+    }
+}
