@@ -147,29 +147,27 @@ impl GuardTemplate {
         })
     }
 
-    /// The length of the guard's text filled with `values`.
-    pub(super) fn filled_len(&self, values: &[Option<String>]) -> usize {
+    /// The length of the guard's text filled with `value_of`.
+    pub(super) fn filled_len<'v>(&self, value_of: impl Fn(usize) -> Option<&'v str>) -> usize {
         let holes = self
             .holes
             .iter()
-            .map(|(column, printed)| match values.get(*column) {
-                Some(Some(value)) => value.len(),
-                _ => printed.len(),
-            });
+            .map(|(column, printed)| value_of(*column).map_or(printed.len(), str::len));
         self.pieces_len + holes.sum::<usize>()
     }
 
     /// Puts the guard's text on the end of `text`, each hole filled by
-    /// `values[column]`, or by the column itself where that is `None`.
-    pub(super) fn fill_into(&self, values: &[Option<String>], text: &mut String) {
-        text.reserve(self.filled_len(values));
+    /// `value_of(column)`, or by the column itself where that is `None`.
+    pub(super) fn fill_into<'v>(
+        &self,
+        value_of: impl Fn(usize) -> Option<&'v str>,
+        text: &mut String,
+    ) {
+        text.reserve(self.filled_len(&value_of));
         for (i, piece) in self.pieces.iter().enumerate() {
             text.push_str(piece);
             if let Some((column, printed)) = self.holes.get(i) {
-                match values.get(*column) {
-                    Some(Some(value)) => text.push_str(value),
-                    _ => text.push_str(printed),
-                }
+                text.push_str(value_of(*column).unwrap_or(printed));
             }
         }
     }
@@ -259,7 +257,10 @@ mod tests {
                 })
                 .collect();
             let mut filled = String::new();
-            template.fill_into(&values, &mut filled);
+            template.fill_into(
+                |column| values.get(column).and_then(|v| v.as_deref()),
+                &mut filled,
+            );
             assert_eq!(filled, substituted(&guard, &assigned));
         }
     }

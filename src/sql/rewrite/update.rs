@@ -86,15 +86,15 @@ impl QueryRewriter<'_> {
             .get(target.index)
             .ok_or_else(|| unsupported("an UPDATE target out of range"))?;
         let columns = &table.columns;
-        let values: Vec<&Expr> = update.assignments.iter().map(|a| &a.value).collect();
         let reads = update.returning.is_some()
             || update
                 .selection
                 .as_ref()
                 .is_some_and(|w| names_target_column(w, columns, &target, self.dialect))
-            || values
+            || update
+                .assignments
                 .iter()
-                .any(|v| names_target_column(*v, columns, &target, self.dialect));
+                .any(|a| names_target_column(&a.value, columns, &target, self.dialect));
         if let Some(UpdateTableFromKind::BeforeSet(from) | UpdateTableFromKind::AfterSet(from)) =
             &mut update.from
         {
@@ -196,8 +196,8 @@ impl QueryRewriter<'_> {
         // guard reads (its value must be one a copy reproduces), and the
         // one that carries the guard, the first to a column whose declared
         // type the cast stores exactly.
-        let mut given: Vec<Option<(usize, Ty)>> = vec![None; read.len()];
-        let mut seen: Vec<usize> = Vec::with_capacity(update.assignments.len());
+        let mut given: Vec<Option<Given>> = (0..read.len()).map(|_| None).collect();
+        let mut seen = Seen::default();
         let mut carrier = None;
         for (i, assignment) in update.assignments.iter().enumerate() {
             let AssignmentTarget::ColumnName(name) = &assignment.target else {
@@ -206,21 +206,20 @@ impl QueryRewriter<'_> {
             let Some(column) = declared_index(name, table, self.dialect) else {
                 return Ok(());
             };
-            let Some(declared) = table
-                .columns
-                .get(column)
-                .filter(|_| !seen.contains(&column))
-            else {
+            let Some(declared) = table.columns.get(column).filter(|_| seen.first(column)) else {
                 return Ok(());
             };
-            seen.push(column);
             let (value, ty) = (&assignment.value, declared.ty.ty);
             if let Some(slot) = read.iter().position(|r| *r == declared.name) {
                 if uncopyable(value) || is_default_cast(value) {
                     return Ok(());
                 }
                 if let Some(slot) = given.get_mut(slot) {
-                    *slot = Some((i, ty));
+                    *slot = Some(Given {
+                        assignment: i,
+                        ty,
+                        text: String::new(),
+                    });
                 }
             }
             if carrier.is_none()
@@ -248,29 +247,25 @@ impl QueryRewriter<'_> {
                 .iter()
                 .any(|c| super::scope::names_declared(column, &c.name, self.dialect))
         };
-        let mut values: Vec<Option<String>> = Vec::with_capacity(given.len());
-        for slot in &given {
-            let Some((i, ty)) = *slot else {
-                values.push(None);
-                continue;
-            };
-            let Some(assignment) = update.assignments.get_mut(i) else {
+        for slot in given.iter_mut().flatten() {
+            let Some(assignment) = update.assignments.get_mut(slot.assignment) else {
                 return Ok(());
             };
             let text = if in_place {
                 if !qualify_in_place(&mut assignment.value, Some(&target.qualifier), is_column) {
                     return Ok(());
                 }
-                stored_text(&assignment.value, ty, self.dialect)
+                stored_text(&assignment.value, slot.ty, self.dialect)
             } else {
                 qualify(assignment.value.clone(), Some(&target.qualifier), is_column)
-                    .and_then(|copy| stored_text(&copy, ty, self.dialect))
+                    .and_then(|copy| stored_text(&copy, slot.ty, self.dialect))
             };
             let Some(text) = text else {
                 return Ok(());
             };
-            values.push(Some(text));
+            slot.text = text;
         }
+        let value_of = |column: usize| given.get(column)?.as_ref().map(|g| g.text.as_str());
         // Without a template (rare: a policy literal holding the hole
         // marker) the values are put into a copy of the guard's tree.
         let substituted = match template {
@@ -280,8 +275,8 @@ impl QueryRewriter<'_> {
                     .iter()
                     .zip(&given)
                     .filter_map(|(column, slot)| {
-                        let (i, ty) = (*slot)?;
-                        let value = update.assignments.get(i)?.value.clone();
+                        let Given { assignment, ty, .. } = *slot.as_ref()?;
+                        let value = update.assignments.get(assignment)?.value.clone();
                         let copy = if in_place {
                             value
                         } else {
@@ -306,9 +301,9 @@ impl QueryRewriter<'_> {
         // carrier's stored value is printed once where the guard reads it.
         let printed = given
             .iter()
-            .zip(&values)
-            .find(|(slot, _)| in_place && slot.is_some_and(|(i, _)| i == carrier))
-            .and_then(|(_, value)| value.as_deref());
+            .flatten()
+            .find(|slot| in_place && slot.assignment == carrier)
+            .map(|slot| slot.text.as_str());
         let Some(assignment) = update.assignments.get_mut(carrier) else {
             return Ok(());
         };
@@ -324,7 +319,7 @@ impl QueryRewriter<'_> {
             },
         };
         let guard_len = match (template, &substituted) {
-            (Some(template), _) => template.filled_len(&values),
+            (Some(template), _) => template.filled_len(value_of),
             (None, guard) => guard.as_ref().map_or(0, String::len),
         };
         let mut text = String::with_capacity(
@@ -334,7 +329,7 @@ impl QueryRewriter<'_> {
         match (template, &substituted) {
             // The guard's text with the values printed in: its tree is
             // neither copied nor printed again (`printed.rs`).
-            (Some(template), _) => template.fill_into(&values, &mut text),
+            (Some(template), _) => template.fill_into(value_of, &mut text),
             (None, guard) => text.push_str(guard.as_deref().unwrap_or_default()),
         }
         text.push_str(GUARDED[1]);
@@ -410,6 +405,43 @@ impl QueryRewriter<'_> {
     }
 }
 
+/// The assignment that gives a column the UPDATE guard reads, the column's
+/// type, and the value printed as the column stores it.
+struct Given {
+    assignment: usize,
+    ty: Ty,
+    text: String,
+}
+
+/// Column indices met so far: a bitset for the first 128 (no allocation for
+/// any table narrower than that), a list past them.
+#[derive(Default)]
+struct Seen {
+    low: u128,
+    high: Vec<usize>,
+}
+
+impl Seen {
+    /// Whether `column` is met for the first time (it is then noted).
+    fn first(&mut self, column: usize) -> bool {
+        match u32::try_from(column)
+            .ok()
+            .and_then(|c| 1u128.checked_shl(c))
+        {
+            Some(bit) => {
+                let first = self.low & bit == 0;
+                self.low |= bit;
+                first
+            }
+            None if self.high.contains(&column) => false,
+            None => {
+                self.high.push(column);
+                true
+            }
+        }
+    }
+}
+
 /// The target's declared columns an emitted condition reads.
 struct ColumnsRead<'a> {
     qualifier: &'a [String],
@@ -434,5 +466,25 @@ fn is_default_cast(value: &Expr) -> bool {
         Expr::Cast { expr, .. } => is_default_cast(expr),
         Expr::Nested(inner) => is_default_cast(inner),
         e => is_default(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Seen;
+
+    /// Each column is met for the first time once, in the bitset's range
+    /// and past it alike.
+    #[test]
+    fn seen_tells_each_column_first_once() {
+        let mut seen = Seen::default();
+        let columns = [0, 5, 127, 128, 129, 1000, usize::MAX, 5, 0, 127, 128, 1000];
+        let first: Vec<bool> = columns.iter().map(|c| seen.first(*c)).collect();
+        assert_eq!(
+            first,
+            [true, true, true, true, true, true, true, false, false, false, false, false]
+        );
+        assert!(!seen.first(usize::MAX));
+        assert!(seen.first(64));
     }
 }
