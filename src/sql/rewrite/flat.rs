@@ -211,7 +211,7 @@ impl QueryRewriter<'_> {
 /// The user's condition as the right side of `AND`: parenthesised only where
 /// it binds more loosely (`OR`, `XOR`); everything else binds at least as
 /// tightly as `AND` in PostgreSQL and SQLite.
-fn loosest(user: Expr) -> Expr {
+pub(super) fn loosest(user: Expr) -> Expr {
     match user {
         e @ Expr::BinaryOp {
             op: BinaryOperator::Or | BinaryOperator::Xor,
@@ -221,7 +221,7 @@ fn loosest(user: Expr) -> Expr {
     }
 }
 
-fn and(left: Expr, right: Expr) -> Expr {
+pub(super) fn and(left: Expr, right: Expr) -> Expr {
     Expr::BinaryOp {
         left: Box::new(left),
         op: BinaryOperator::And,

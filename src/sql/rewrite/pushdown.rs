@@ -561,13 +561,9 @@ impl<'a> QueryRewriter<'a> {
             target,
         };
         match (policy, user) {
-            (Some(policy), Some(user)) if leakproof(&user, &resolve, &mut Vec::new(), 0) => {
-                Some(Expr::BinaryOp {
-                    left: Box::new(policy.nested()),
-                    op: BinaryOperator::And,
-                    right: Box::new(Expr::Nested(Box::new(user))),
-                })
-            }
+            (Some(policy), Some(user)) if leakproof(&user, &resolve, &mut Vec::new(), 0) => Some(
+                super::flat::and(policy.nested(), super::flat::loosest(user)),
+            ),
             (policy, user) => guarded_where(policy, user),
         }
     }
