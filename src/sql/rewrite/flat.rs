@@ -132,15 +132,14 @@ impl QueryRewriter<'_> {
             };
             resolved.push((relation, index, qualifier, reference));
         }
-        let items: Vec<(&str, usize)> = resolved
+        let items = resolved
             .iter()
-            .map(|(_, index, _, reference)| (reference.as_str(), *index))
-            .collect();
+            .map(|(_, index, _, reference)| (reference.as_str(), *index));
         // Subqueries in the conditions are judged with every declared
         // table, at any level, taken as a known FROM item (none is
         // rewritten yet).
         self.judging_plain = true;
-        let leakproof = judgement.holds(self, &items);
+        let leakproof = judgement.holds(self, items);
         self.judging_plain = false;
         if !leakproof {
             self.leaky = true;

@@ -293,13 +293,16 @@ impl<'s> FlatJudgement<'s> {
     /// Whether every condition (and every subquery in them) is leakproof
     /// with the FROM items `items` (reference name, folded, and declared
     /// table) resolved by the caller.
-    pub(super) fn holds(self, rewriter: &QueryRewriter<'_>, items: &[(&str, usize)]) -> bool {
+    pub(super) fn holds<'i>(
+        self,
+        rewriter: &QueryRewriter<'_>,
+        items: impl Iterator<Item = (&'i str, usize)>,
+    ) -> bool {
         let level = Level {
             rewriter,
             fences: &[],
             items: items
-                .iter()
-                .map(|&(reference, table)| Item {
+                .map(|(reference, table)| Item {
                     reference: Cow::Borrowed(reference),
                     table,
                 })
