@@ -261,28 +261,30 @@ fn rewrite_parsed(
 /// [`KEPT_PRINT_BUFFER`] is let go after use.
 fn print(statement: &Statement) -> Result<String, RewriteError> {
     use std::cell::RefCell;
-    use std::fmt::Write;
     thread_local! {
         static BUFFER: RefCell<String> = const { RefCell::new(String::new()) };
     }
-    let unprintable = || RewriteError::Unsupported {
-        construct: "a statement that sqlparser cannot print".into(),
-    };
     BUFFER.with(|buffer| {
         let Ok(mut buffer) = buffer.try_borrow_mut() else {
             // Not met (printing does not print again); printed directly.
             let mut text = String::new();
-            return write!(text, "{statement}")
-                .map(|()| text)
-                .map_err(|_| unprintable());
+            return print_into(&mut text, statement).map(|()| text);
         };
         buffer.clear();
-        // Writing to a `String` fails only where a `Display` does.
-        let printed = write!(buffer, "{statement}").map(|()| buffer.as_str().to_owned());
+        let printed = print_into(&mut buffer, statement).map(|()| buffer.as_str().to_owned());
         if buffer.capacity() > KEPT_PRINT_BUFFER {
             *buffer = String::new();
         }
-        printed.map_err(|_| unprintable())
+        printed
+    })
+}
+
+/// Writes `statement` onto the end of `text`.
+fn print_into(text: &mut String, statement: &Statement) -> Result<(), RewriteError> {
+    use std::fmt::Write;
+    // Writing to a `String` fails only where a `Display` does.
+    write!(text, "{statement}").map_err(|_| RewriteError::Unsupported {
+        construct: "a statement that sqlparser cannot print".into(),
     })
 }
 

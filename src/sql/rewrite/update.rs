@@ -7,6 +7,7 @@
 //! (`guard_updated_rows`), so a row breaking both a policy and a constraint
 //! fails with the policy's 42501.
 
+use std::borrow::Cow;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
@@ -251,15 +252,13 @@ impl QueryRewriter<'_> {
             let Some(assignment) = update.assignments.get_mut(slot.assignment) else {
                 return Ok(());
             };
-            let text = if in_place {
-                if !qualify_in_place(&mut assignment.value, Some(&target.qualifier), is_column) {
-                    return Ok(());
-                }
-                stored_text(&assignment.value, slot.ty, self.dialect)
-            } else {
-                qualify(assignment.value.clone(), Some(&target.qualifier), is_column)
-                    .and_then(|copy| stored_text(&copy, slot.ty, self.dialect))
-            };
+            let text = guard_reads(
+                &mut assignment.value,
+                in_place,
+                &target.qualifier,
+                is_column,
+            )
+            .and_then(|value| stored_text(&value, slot.ty, self.dialect));
             let Some(text) = text else {
                 return Ok(());
             };
@@ -276,13 +275,9 @@ impl QueryRewriter<'_> {
                     .zip(&given)
                     .filter_map(|(column, slot)| {
                         let Given { assignment, ty, .. } = *slot.as_ref()?;
-                        let value = update.assignments.get(assignment)?.value.clone();
-                        let copy = if in_place {
-                            value
-                        } else {
-                            qualify(value, Some(&target.qualifier), is_column)?
-                        };
-                        Some((column.clone(), stored(copy, ty, self.dialect)))
+                        let value = &mut update.assignments.get_mut(assignment)?.value;
+                        let copy = guard_reads(value, in_place, &target.qualifier, is_column)?;
+                        Some((column.clone(), stored(copy.into_owned(), ty, self.dialect)))
                     })
                     .collect();
                 let mut guard = guard.clone();
@@ -402,6 +397,23 @@ impl QueryRewriter<'_> {
             read,
             template,
         }))
+    }
+}
+
+/// `value` as the UPDATE guard reads it: its columns qualified as the
+/// target's (`qualifier`), where it stands when `in_place` (qualifying it
+/// again changes nothing), else in a copy; `None` where a bare name is not
+/// a column `is_column` accepts.
+fn guard_reads<'v>(
+    value: &'v mut Expr,
+    in_place: bool,
+    qualifier: &[String],
+    is_column: impl Fn(&sql::Ident) -> bool,
+) -> Option<Cow<'v, Expr>> {
+    if in_place {
+        qualify_in_place(value, Some(qualifier), is_column).then_some(Cow::Borrowed(value))
+    } else {
+        qualify(value.clone(), Some(qualifier), is_column).map(Cow::Owned)
     }
 }
 
