@@ -165,3 +165,33 @@ fn tenant_rewriter_serves_many_aliases_as_uncached() {
         }
     }
 }
+
+/// A script's rewrite holds one text: its statements joined by `";\n"`,
+/// each part the statement's own rewrite, one per plan (a string literal
+/// holding `;` does not split a statement).
+#[test]
+fn each_statement_is_its_part_of_the_text() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let engine = Engine::load(format!("{root}/policies/saas")).unwrap();
+    let ctx = Context::from_json(
+        r#"{"tenant": {"id": "acme", "plan": "pro"}, "request": {"user": "bob", "roles": ["member"]}}"#,
+    )
+    .unwrap();
+    let tenant = engine.tenant_rewriter(&ctx, Dialect::Postgres).unwrap();
+    let parts = [
+        "SELECT id FROM orders WHERE status = 'a;\nb'",
+        "UPDATE orders SET amount = amount + 1 WHERE status = 'open' RETURNING id",
+        "BEGIN",
+        "DELETE FROM orders WHERE id = 3",
+    ];
+    let script = tenant
+        .rewrite(&parts.join("; "), Default::default())
+        .unwrap();
+    let alone: Vec<String> = parts
+        .iter()
+        .map(|sql| tenant.rewrite(sql, Default::default()).unwrap().sql)
+        .collect();
+    assert_eq!(script.statements().collect::<Vec<_>>(), alone);
+    assert_eq!(script.statements().len(), script.plan.len());
+    assert_eq!(script.sql, alone.join(";\n"));
+}

@@ -242,7 +242,7 @@ impl Session {
     pub fn execute(&mut self, sql: &str) -> Result<QueryResult, Error> {
         let rewritten = self.rewritten_or_abort(sql)?;
         let mut last = QueryResult::default();
-        for (statement, plan) in rewritten.statements.iter().zip(&rewritten.plan) {
+        for (statement, plan) in rewritten.statements().zip(&rewritten.plan) {
             last = self.run_statement(statement, plan)?;
         }
         Ok(last)
@@ -256,7 +256,7 @@ impl Session {
             Err(e) => return (Vec::new(), Some(e)),
         };
         let mut results = Vec::new();
-        for (statement, plan) in rewritten.statements.iter().zip(&rewritten.plan) {
+        for (statement, plan) in rewritten.statements().zip(&rewritten.plan) {
             match self.run_statement(statement, plan) {
                 Ok(result) => results.push(result),
                 Err(e) => return (results, Some(e)),

@@ -86,7 +86,7 @@ mod update;
 mod upsert;
 mod with_write;
 
-use std::ops::ControlFlow;
+use std::ops::{ControlFlow, Range};
 
 use sqlparser::ast::{Statement, VisitMut};
 use sqlparser::dialect::{Dialect as ParserDialect, PostgreSqlDialect, SQLiteDialect};
@@ -122,11 +122,21 @@ pub const MAX_OPERATORS: usize = 5000;
 pub struct Rewritten {
     /// The rewritten statements, joined by `";\n"`.
     pub sql: String,
-    /// Each rewritten statement on its own, in order.
-    pub statements: Vec<String>,
+    /// Where each statement is in `sql`, in order ([`Self::statements`]).
+    bounds: Vec<Range<usize>>,
     /// One plan per statement, in order: the appended RETURNING check
     /// columns to verify and strip.
     pub plan: Vec<StatementPlan>,
+}
+
+impl Rewritten {
+    /// Each rewritten statement on its own, in order: the parts of
+    /// [`Self::sql`], one per plan.
+    pub fn statements(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        self.bounds
+            .iter()
+            .map(|bounds| self.sql.get(bounds.clone()).unwrap_or_default())
+    }
 }
 
 /// Choices that change what the rewriter appends.
@@ -229,53 +239,58 @@ fn rewrite_parsed(
 ) -> Result<Rewritten, RewriteError> {
     let (max_rows, dialect) = (bound.max_rows, bound.dialect);
     let mut statements = parse(sql, dialect)?;
-    let mut printed = Vec::with_capacity(statements.len());
+    let mut bounds = Vec::with_capacity(statements.len());
     let mut plan = Vec::with_capacity(statements.len());
-    // Each statement rewritten where it is (a `Statement` is kilobytes).
-    for statement in &mut statements {
-        let (statement_plan, lent) = rewrite_statement(bound, options, statement)?;
-        plan.push(statement_plan);
-        if let (Some(max_rows), Statement::Query(query)) = (max_rows, &mut *statement) {
-            // A write under WITH returns its RETURNING rows, not a query's.
-            if !with_write::is_write(query) {
-                limit::cap_rows(query, max_rows, dialect)?;
+    let sql = printed(|text| {
+        // Each statement rewritten where it is (a `Statement` is kilobytes).
+        for statement in &mut statements {
+            let (statement_plan, lent) = rewrite_statement(bound, options, statement)?;
+            plan.push(statement_plan);
+            if let (Some(max_rows), Statement::Query(query)) = (max_rows, &mut *statement) {
+                // A write under WITH returns its RETURNING rows, not a query's.
+                if !with_write::is_write(query) {
+                    limit::cap_rows(query, max_rows, dialect)?;
+                }
             }
+            if !bounds.is_empty() {
+                text.push_str(";\n");
+            }
+            let start = text.len();
+            print_into(text, statement)?;
+            bounds.push(start..text.len());
+            lend::give_back(bound.cache, statement, lent);
         }
-        printed.push(print(statement)?);
-        lend::give_back(bound.cache, statement, lent);
-    }
-    let sql = printed.join(";\n");
-    Ok(Rewritten {
-        sql,
-        statements: printed,
-        plan,
-    })
+        Ok(())
+    })?;
+    Ok(Rewritten { sql, bounds, plan })
 }
 
-/// Prints a rewritten statement. It is printed into this thread's
-/// buffer, then copied into a string of its size: the policy subqueries,
-/// hiding predicates, checks and guards make it several times the user's
-/// text, which would otherwise be copied as the string doubles, and a
-/// string sized by guess is either grown or larger than it needs to be
-/// (which costs more in the allocator than the copy). A buffer past
+/// The text `write` writes, printed into this thread's buffer and then
+/// copied into a string of its size: the policy subqueries, hiding
+/// predicates, checks and guards make a rewritten statement several times
+/// the user's text, which would otherwise be copied as the string doubles,
+/// and a string sized by guess is either grown or larger than it needs to
+/// be (which costs more in the allocator than the copy). A buffer past
 /// [`KEPT_PRINT_BUFFER`] is let go after use.
-fn print(statement: &Statement) -> Result<String, RewriteError> {
+fn printed(
+    write: impl FnOnce(&mut String) -> Result<(), RewriteError>,
+) -> Result<String, RewriteError> {
     use std::cell::RefCell;
     thread_local! {
         static BUFFER: RefCell<String> = const { RefCell::new(String::new()) };
     }
     BUFFER.with(|buffer| {
         let Ok(mut buffer) = buffer.try_borrow_mut() else {
-            // Not met (printing does not print again); printed directly.
+            // Not met (rewriting does not rewrite again); printed directly.
             let mut text = String::new();
-            return print_into(&mut text, statement).map(|()| text);
+            return write(&mut text).map(|()| text);
         };
         buffer.clear();
-        let printed = print_into(&mut buffer, statement).map(|()| buffer.as_str().to_owned());
+        let text = write(&mut buffer).map(|()| buffer.as_str().to_owned());
         if buffer.capacity() > KEPT_PRINT_BUFFER {
             *buffer = String::new();
         }
-        printed
+        text
     })
 }
 
