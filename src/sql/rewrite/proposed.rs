@@ -102,7 +102,12 @@ impl QueryRewriter<'_> {
                     return Ok(Some("a value for an undeclared column"));
                 };
                 if is_default(value) {
-                    return Ok(Some("`DEFAULT` as a value"));
+                    if read.contains(&index) {
+                        return Ok(Some("`DEFAULT` as a value the policies read"));
+                    }
+                    // Its value is the database's, which the guard never
+                    // reads; nor does the guard ride on it (`carrier`).
+                    continue;
                 }
                 if has_anonymous_parameter(value) {
                     return Ok(Some("a `?` parameter (a copy in the guard renumbers them)"));
@@ -175,9 +180,14 @@ impl QueryRewriter<'_> {
                 .get(index)
                 .is_some_and(|c| c.ty.ty == Ty::Text)
         };
-        let mut positions = row.iter().zip(columns).enumerate();
+        // `DEFAULT` stands alone: `CASE WHEN … THEN DEFAULT END` is no SQL.
+        let mut positions = row
+            .iter()
+            .zip(columns)
+            .enumerate()
+            .filter(|(_, (value, _))| !is_default(value));
         if self.dialect == Dialect::Sqlite {
-            return (!row.is_empty()).then_some(0);
+            return positions.next().map(|(position, _)| position);
         }
         positions
             .clone()
