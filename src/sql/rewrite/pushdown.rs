@@ -73,11 +73,11 @@ pub(super) trait Resolve {
 /// the same type), `IS [NOT] NULL`, `[NOT] IN (literals)`, `[NOT] BETWEEN
 /// literal AND literal`, a bare bool column, and `AND`, `OR`, `NOT` of
 /// those; and subqueries where `resolve` allows them. Collects the
-/// candidates read.
+/// candidates read into `reads`, where given.
 pub(super) fn leakproof(
     expr: &Expr,
     resolve: &dyn Resolve,
-    reads: &mut Vec<usize>,
+    mut reads: Option<&mut Vec<usize>>,
     depth: usize,
 ) -> bool {
     if depth > MAX_LEAKPROOF_DEPTH {
@@ -85,7 +85,9 @@ pub(super) fn leakproof(
     }
     let mut column = |e: &Expr| match resolve.column(strip(e)) {
         Some((candidate, col)) if allowed_type(col.ty.ty) => {
-            reads.push(candidate);
+            if let Some(reads) = reads.as_deref_mut() {
+                reads.push(candidate);
+            }
             true
         }
         _ => false,
@@ -96,7 +98,7 @@ pub(super) fn leakproof(
         }
         Expr::BinaryOp { left, op, right } => match op {
             BinaryOperator::And | BinaryOperator::Or => {
-                leakproof(left, resolve, reads, depth + 1)
+                leakproof(left, resolve, reads.as_deref_mut(), depth + 1)
                     && leakproof(right, resolve, reads, depth + 1)
             }
             BinaryOperator::Eq
@@ -114,15 +116,15 @@ pub(super) fn leakproof(
                 };
                 match (side(left), side(right)) {
                     (Some((l, _)), _) if constant(right, resolve) => {
-                        reads.push(l);
+                        reads.into_iter().for_each(|reads| reads.push(l));
                         true
                     }
                     (_, Some((r, _))) if constant(left, resolve) => {
-                        reads.push(r);
+                        reads.into_iter().for_each(|reads| reads.push(r));
                         true
                     }
                     (Some((l, lc)), Some((r, rc))) if lc.ty.ty == rc.ty.ty => {
-                        reads.extend([l, r]);
+                        reads.into_iter().for_each(|reads| reads.extend([l, r]));
                         true
                     }
                     _ => false,
@@ -397,7 +399,7 @@ impl<'a> QueryRewriter<'a> {
             .iter()
             .map(|part| {
                 let mut reads = Vec::new();
-                if !leakproof(part, &resolve, &mut reads, 0) {
+                if !leakproof(part, &resolve, Some(&mut reads), 0) {
                     return None;
                 }
                 match reads.split_first() {
@@ -561,7 +563,7 @@ impl<'a> QueryRewriter<'a> {
             target,
         };
         match (policy, user) {
-            (Some(policy), Some(user)) if leakproof(&user, &resolve, &mut Vec::new(), 0) => Some(
+            (Some(policy), Some(user)) if leakproof(&user, &resolve, None, 0) => Some(
                 super::flat::and(policy.nested(), super::flat::loosest(user)),
             ),
             (policy, user) => guarded_where(policy, user),

@@ -196,7 +196,7 @@ fn shapes_leakproof(conditions: &[&Expr], depth: usize) -> bool {
 fn all_leakproof(conditions: &[&Expr], resolve: &impl Resolve, depth: usize) -> bool {
     conditions
         .iter()
-        .all(|c| leakproof(c, resolve, &mut Vec::new(), depth + 1))
+        .all(|c| leakproof(c, resolve, None, depth + 1))
 }
 
 /// Whether every condition of `select` (and its subqueries in them) is
