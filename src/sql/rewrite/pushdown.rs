@@ -116,15 +116,21 @@ pub(super) fn leakproof(
                 };
                 match (side(left), side(right)) {
                     (Some((l, _)), _) if constant(right, resolve) => {
-                        reads.into_iter().for_each(|reads| reads.push(l));
+                        if let Some(reads) = reads {
+                            reads.push(l);
+                        }
                         true
                     }
                     (_, Some((r, _))) if constant(left, resolve) => {
-                        reads.into_iter().for_each(|reads| reads.push(r));
+                        if let Some(reads) = reads {
+                            reads.push(r);
+                        }
                         true
                     }
                     (Some((l, lc)), Some((r, rc))) if lc.ty.ty == rc.ty.ty => {
-                        reads.into_iter().for_each(|reads| reads.extend([l, r]));
+                        if let Some(reads) = reads {
+                            reads.extend([l, r]);
+                        }
                         true
                     }
                     _ => false,
@@ -236,19 +242,9 @@ fn and_leaves<T>(root: T, split: impl Fn(T) -> Node<T>) -> Vec<T> {
     out
 }
 
+/// `left AND right`, `right` parenthesised only where it binds more loosely.
 fn and(left: Expr, right: Expr) -> Expr {
-    let right = match right {
-        e @ Expr::BinaryOp {
-            op: BinaryOperator::Or | BinaryOperator::Xor,
-            ..
-        } => Expr::Nested(Box::new(e)),
-        e => e,
-    };
-    Expr::BinaryOp {
-        left: Box::new(left),
-        op: BinaryOperator::And,
-        right: Box::new(right),
-    }
+    super::flat::and(left, super::flat::loosest(right))
 }
 
 /// Which candidates are pushable, per the join operators of one FROM item:
@@ -563,9 +559,9 @@ impl<'a> QueryRewriter<'a> {
             target,
         };
         match (policy, user) {
-            (Some(policy), Some(user)) if leakproof(&user, &resolve, None, 0) => Some(
-                super::flat::and(policy.nested(), super::flat::loosest(user)),
-            ),
+            (Some(policy), Some(user)) if leakproof(&user, &resolve, None, 0) => {
+                Some(and(policy.nested(), user))
+            }
             (policy, user) => guarded_where(policy, user),
         }
     }
