@@ -302,11 +302,8 @@ impl Session {
         if let Some(slot) = &self.slot {
             slot.store.check_qps_key(&slot.rate)?;
         }
-        // Exhaustive, so that a new kind of statement must be placed here.
-        let write = match plan.kind {
-            PlanKind::Query | PlanKind::Transaction(_) => false,
-            PlanKind::Insert | PlanKind::Upsert | PlanKind::Update | PlanKind::Delete => true,
-        };
+        // A query with writes in its WITH items runs as a write.
+        let write = plan.writes();
         let gate = self.engine.write_gate();
         let _running = if write {
             let running = gate.read().unwrap_or_else(PoisonError::into_inner);

@@ -29,3 +29,15 @@ DELETE FROM comments RETURNING *;
 DELETE FROM post_tags;
 DELETE FROM post_tags WHERE tag = 'rust' RETURNING post_id;
 DELETE FROM tags WHERE name = 'x';
+
+-- Writes inside WITH items.
+WITH d AS (DELETE FROM comments WHERE hidden RETURNING id, post_id) SELECT count(*) FROM d;
+WITH d AS (DELETE FROM comments RETURNING post_id) SELECT p.id, p.title FROM posts p WHERE p.id IN (SELECT post_id FROM d);
+WITH u AS (UPDATE posts SET slug = 'Bad Slug' RETURNING id) SELECT * FROM u;
+WITH u AS (UPDATE posts SET slug = 'good-slug' WHERE NOT published RETURNING id, slug) SELECT * FROM u;
+WITH u AS (UPDATE posts SET author = 'bob' RETURNING id) SELECT count(*) FROM u;
+WITH u AS (UPDATE comments SET hidden = true RETURNING id) SELECT count(*) FROM u;
+WITH u AS (UPDATE comments SET author = 'alice' RETURNING id, author) SELECT * FROM u;
+WITH u AS (UPDATE post_tags SET tag = 'x' RETURNING post_id) SELECT count(*) FROM u;
+WITH d AS (DELETE FROM post_tags WHERE tag = 'rust' RETURNING post_id, tag) INSERT INTO post_tags (post_id, tag) SELECT post_id, 'sql' FROM d;
+WITH u AS (UPDATE posts SET published = NOT published RETURNING id), d AS (DELETE FROM comments WHERE post_id IN (SELECT id FROM u)) SELECT count(*) FROM u;

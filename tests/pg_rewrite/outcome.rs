@@ -7,7 +7,7 @@ use rampart::exec::pg::PostgresBackend;
 use rampart::exec::{Backend, SqlValue};
 use rampart::lang::model::Limits;
 use rampart::quota::{QuotaError, QuotaState, QuotaStore};
-use rampart::sql::rewrite::{PlanKind, RewriteError};
+use rampart::sql::rewrite::RewriteError;
 use rampart::{Error, Session};
 
 /// Rows as comparable text, one string per value.
@@ -232,10 +232,9 @@ pub fn shape(session: &mut Session, sql: &str) -> Result<Shape, Error> {
     match session.rewritten(sql) {
         Ok(rewritten) => {
             let plan = &rewritten.plan[0];
-            let write = !matches!(plan.kind, PlanKind::Query | PlanKind::Transaction(_));
             Ok(Shape {
-                returns_rows: !write || plan.had_returning,
-                write,
+                returns_rows: !plan.kind.is_write() || plan.had_returning,
+                write: plan.writes(),
             })
         }
         Err(e)

@@ -56,3 +56,43 @@ DELETE FROM users;
 DELETE FROM memberships WHERE org_id < 3 RETURNING *;
 DELETE FROM projects WHERE archived;
 DELETE FROM currencies;
+
+-- Writes inside WITH items (top level): each reaches the rows its own
+-- policies admit, its new rows are checked inside the statement (no
+-- RETURNING can be appended to an item), and the rest of the statement
+-- reads through its policies as ever.
+WITH d AS (DELETE FROM orders WHERE amount > 2 RETURNING id, owner) SELECT * FROM d;
+WITH d AS (DELETE FROM orders RETURNING *) SELECT count(*) FROM d;
+WITH d AS (DELETE FROM orders WHERE status = 'open') SELECT count(*) FROM orders;
+WITH d AS (DELETE FROM orders RETURNING id) SELECT o.id, o.amount FROM orders o WHERE o.id NOT IN (SELECT id FROM d);
+WITH d AS (DELETE FROM memberships WHERE org_id < 3 RETURNING *) SELECT org_id FROM d ORDER BY org_id;
+WITH d AS (DELETE FROM orders USING users u WHERE u.id = orders.owner RETURNING orders.id) SELECT * FROM d;
+WITH s AS (SELECT id FROM users), d AS (DELETE FROM orders WHERE owner IN (SELECT id FROM s) RETURNING id) SELECT * FROM d;
+WITH d AS (DELETE FROM orders RETURNING *) INSERT INTO orders SELECT * FROM d;
+WITH d AS (DELETE FROM orders WHERE amount > 3 RETURNING id, amount) UPDATE orders SET note = 'survivor' WHERE id NOT IN (SELECT id FROM d) RETURNING id;
+WITH RECURSIVE d AS (DELETE FROM projects WHERE archived RETURNING id) SELECT count(*) FROM d;
+WITH u AS (UPDATE orders SET note = 'seen' RETURNING id, note) SELECT * FROM u;
+WITH u AS (UPDATE orders SET amount = amount + 1 RETURNING *) SELECT id, amount FROM u;
+WITH u AS (UPDATE orders SET amount = -1 WHERE id = 3 RETURNING id) SELECT * FROM u;
+WITH u AS (UPDATE orders SET amount = amount - 100) SELECT count(*) FROM orders;
+WITH u AS (UPDATE orders SET status = 'paid' RETURNING id) SELECT count(*) FROM u;
+WITH u AS (UPDATE orders SET owner = 'ann' RETURNING id) SELECT * FROM u;
+WITH u AS (UPDATE orders SET tenant_id = 'globex' RETURNING id) SELECT * FROM u;
+WITH u AS (UPDATE orders SET note = u2.name FROM users u2 WHERE u2.id = orders.owner RETURNING orders.id, orders.note) SELECT * FROM u;
+WITH u AS (UPDATE orders SET amount = NULL RETURNING id) SELECT * FROM u;
+WITH u AS (UPDATE projects SET archived = NOT archived RETURNING id, archived) SELECT * FROM u;
+WITH u AS (UPDATE orders SET note = 'x' WHERE amount > 2 RETURNING id), d AS (DELETE FROM orders WHERE id IN (SELECT id FROM u) RETURNING id) SELECT (SELECT count(*) FROM u), (SELECT count(*) FROM d);
+WITH i AS (INSERT INTO orders (id, owner, amount, status) VALUES (50, 'bob', 5, 'open') RETURNING id, tenant_id) SELECT * FROM i;
+WITH i AS (INSERT INTO orders (id, owner, amount, status) VALUES (51, 'ann', 5, 'open') RETURNING id) SELECT * FROM i;
+WITH i AS (INSERT INTO orders (id, owner, amount, status) VALUES (52, 'bob', -5, 'open')) SELECT 1;
+WITH i AS (INSERT INTO orders (id, owner, amount, status) SELECT id + 100, owner, amount, status FROM orders RETURNING id) SELECT count(*) FROM i;
+WITH i AS (INSERT INTO orders (id, owner, amount, status) SELECT id + 100, owner, amount - 3, 'open' FROM orders RETURNING id) SELECT count(*) FROM i;
+WITH d AS (DELETE FROM orders WHERE amount < 4 RETURNING id, owner, amount, status) INSERT INTO orders (id, owner, amount, status) SELECT id + 200, owner, amount, 'open' FROM d RETURNING id, owner;
+WITH d AS (DELETE FROM orders RETURNING id) SELECT * FROM d LIMIT 1;
+-- Refused: not at the top level (PostgreSQL: 0A000), or rows that would
+-- need appended checks.
+SELECT * FROM (WITH d AS (DELETE FROM orders RETURNING id) SELECT * FROM d) s;
+WITH u AS (UPDATE orders SET amount = (SELECT count(*) FROM users) RETURNING id) SELECT * FROM u;
+WITH RECURSIVE d AS (DELETE FROM orders WHERE id IN (SELECT id FROM s) RETURNING id), s AS (SELECT id FROM orders WHERE amount > 5) SELECT * FROM d;
+WITH i AS (INSERT INTO orders (id, owner, amount) SELECT id + 100, owner, amount FROM orders) SELECT 1;
+WITH u AS (UPDATE orders SET amount = 2 RETURNING id), v AS (UPDATE orders SET amount = 3 WHERE id IN (SELECT id FROM u) RETURNING id) SELECT (SELECT count(*) FROM u), (SELECT count(*) FROM v);

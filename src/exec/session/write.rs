@@ -51,19 +51,21 @@ impl Session {
         sql: &str,
         plan: &StatementPlan,
     ) -> Result<(QueryResult, Vec<ChangeEvent>), Error> {
-        let counted = self.accounting.prepare(
-            self.engine.policy_set(),
-            plan.table.as_deref(),
-            self.backend.as_mut(),
-        )?;
+        let mut counted = false;
+        for table in plan.written_tables() {
+            counted |= self.accounting.prepare(
+                self.engine.policy_set(),
+                Some(table),
+                self.backend.as_mut(),
+            )?;
+        }
         let Some(account) = self.account.as_ref().filter(|_| counted) else {
             return self.run_write(sql, plan);
         };
         let before = account.lock(self.backend.as_mut())?;
         let done = self.run_write(sql, plan)?;
-        let adds = plan.kind != PlanKind::Delete;
         if let Some(account) = &self.account {
-            account.check_storage(self.backend.as_mut(), before, adds)?;
+            account.check_storage(self.backend.as_mut(), before, plan.may_add())?;
         }
         Ok(done)
     }
@@ -74,7 +76,7 @@ impl Session {
         sql: &str,
         plan: &StatementPlan,
     ) -> Result<(QueryResult, Vec<ChangeEvent>), Error> {
-        let returns_rows = plan.had_returning || plan.appended() > 0;
+        let returns_rows = plan.returns_rows() || plan.appended() > 0;
         let raw = self.backend.run(sql, returns_rows)?;
         if !returns_rows {
             return Ok((
@@ -124,7 +126,7 @@ impl Session {
             out_rows.push(row);
         }
         let affected = u64::try_from(out_rows.len()).unwrap_or(u64::MAX);
-        let result = if plan.had_returning {
+        let result = if plan.returns_rows() {
             QueryResult {
                 columns: self.kept_columns(columns, keep),
                 rows: out_rows,

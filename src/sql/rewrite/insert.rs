@@ -158,11 +158,21 @@ impl QueryRewriter<'_> {
         // PostgreSQL checks each row's policies before its constraints (NOT
         // NULL, unique keys): a row breaking both is 42501. The appended
         // RETURNING checks, run after the statement, are left for the rest.
-        let runtime = runtime
-            && insert.on.is_none()
-            && self
-                .guard_proposed_rows(insert, &target, &columns, reads)?
-                .is_some();
+        let unguarded = if runtime && insert.on.is_none() {
+            self.guard_proposed_rows(insert, &target, &columns, reads)?
+        } else {
+            None
+        };
+        if let Some(why) = unguarded.filter(|_| self.in_with_item) {
+            // Appended RETURNING columns would be the item's output too.
+            return Err(RewriteError::Unsupported {
+                construct: format!(
+                    "an INSERT inside a WITH item with rows not known when rewriting, \
+                     with {why}: each row must carry a guard there"
+                ),
+            });
+        }
+        let runtime = unguarded.is_some();
         if matches!(
             &insert.on,
             Some(OnInsert::OnConflict(sqlparser::ast::OnConflict {
@@ -208,6 +218,7 @@ impl QueryRewriter<'_> {
             checks,
             had_returning,
             image_columns,
+            with_writes: Vec::new(),
         })
     }
 

@@ -22,6 +22,14 @@ pub(super) struct Lent {
     pub pushed: Vec<*const u8>,
 }
 
+impl Lent {
+    /// Adds what another rewrite of the same statement borrowed.
+    pub(super) fn extend(&mut self, other: Lent) {
+        self.fences.extend(other.fences);
+        self.pushed.extend(other.pushed);
+    }
+}
+
 /// Takes what `statement` borrowed out of it (it is only dropped after)
 /// and gives it back to `cache`.
 pub(super) fn give_back(cache: &PolicyCache, statement: &mut Statement, lent: Lent) {

@@ -100,7 +100,8 @@ use super::Dialect;
 
 pub use error::RewriteError;
 pub use plan::{
-    violation_in_message, AppendedCheck, PlanKind, StatementPlan, Transaction, VIOLATION_MARKER,
+    violation_in_message, AppendedCheck, PlanKind, StatementPlan, Transaction, WithWrite,
+    VIOLATION_MARKER,
 };
 pub use tenant::TenantRewriter;
 
@@ -475,12 +476,21 @@ fn rewrite_statement(
         let plan = StatementPlan::none(PlanKind::Transaction(control), None);
         return Ok((plan, lend::Lent::default()));
     }
-    let mut rewriter =
-        query::QueryRewriter::new(bound.set, bound.dialect, bound.known, bound.cache);
-    rewriter.row_images = options.row_images;
-    rewriter.row_check = bound.row_check;
-    rewriter.walk_all = bound.walk_all;
-    let plan = match statement {
+    let make = || {
+        let mut rewriter =
+            query::QueryRewriter::new(bound.set, bound.dialect, bound.known, bound.cache);
+        rewriter.row_images = options.row_images;
+        rewriter.row_check = bound.row_check;
+        rewriter.walk_all = bound.walk_all;
+        rewriter
+    };
+    // Writes inside WITH items first, taken out while the rest is walked.
+    let item_writes = match statement {
+        Statement::Query(query) => with_write::rewrite_item_writes(query, &make)?,
+        _ => None,
+    };
+    let mut rewriter = make();
+    let mut plan = match &mut *statement {
         Statement::Query(query) if with_write::is_write(query) => {
             rewriter.rewrite_write_under_with(query)
         }
@@ -512,6 +522,11 @@ fn rewrite_statement(
     let mut lent = rewriter.lent;
     lent.fences = rewriter.all_fences;
     lent.fences.retain(|f| f.lent);
+    if let (Some(mut items), Statement::Query(query)) = (item_writes, &mut *statement) {
+        items.put_back(query);
+        plan.with_writes = items.writes;
+        lent.extend(items.lent);
+    }
     Ok((plan, lent))
 }
 

@@ -23,6 +23,19 @@ pub struct StatementPlan {
     /// items and before the checks when row images were asked for
     /// (`RewriteOptions::row_images`); empty otherwise.
     pub image_columns: Vec<String>,
+    /// The writes inside its WITH items (`WITH d AS (DELETE …) SELECT …`),
+    /// which run besides the statement's own: each checks its rows inside
+    /// the statement, appending nothing.
+    pub with_writes: Vec<WithWrite>,
+}
+
+/// A write inside a WITH item of a statement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WithWrite {
+    /// What kind of write: `Insert`, `Upsert`, `Update` or `Delete`.
+    pub kind: PlanKind,
+    /// The declared table it writes.
+    pub table: String,
 }
 
 /// The kind of a statement, as the executor treats it.
@@ -38,6 +51,17 @@ pub enum PlanKind {
     Delete,
     /// Transaction control, passed through unchanged.
     Transaction(Transaction),
+}
+
+impl PlanKind {
+    /// Whether statements of this kind write rows.
+    pub fn is_write(&self) -> bool {
+        // Exhaustive, so that a new kind must be placed here.
+        match self {
+            PlanKind::Query | PlanKind::Transaction(_) => false,
+            PlanKind::Insert | PlanKind::Upsert | PlanKind::Update | PlanKind::Delete => true,
+        }
+    }
 }
 
 /// Transaction control statements.
@@ -67,7 +91,36 @@ impl StatementPlan {
             checks: Vec::new(),
             had_returning: false,
             image_columns: Vec::new(),
+            with_writes: Vec::new(),
         }
+    }
+
+    /// Whether the statement writes: it is a write, or a query with writes
+    /// in its WITH items.
+    pub fn writes(&self) -> bool {
+        self.kind.is_write() || !self.with_writes.is_empty()
+    }
+
+    /// Whether the statement returns rows: it is a query, or a write the
+    /// user gave RETURNING.
+    pub fn returns_rows(&self) -> bool {
+        self.kind == PlanKind::Query || self.had_returning
+    }
+
+    /// Whether the statement may add rows or make them larger (anything
+    /// but deleting), which the storage limit looks at.
+    pub fn may_add(&self) -> bool {
+        let adds = |kind: &PlanKind| kind.is_write() && *kind != PlanKind::Delete;
+        adds(&self.kind) || self.with_writes.iter().any(|w| adds(&w.kind))
+    }
+
+    /// The declared tables the statement writes: its own target, then
+    /// those of its WITH items' writes.
+    pub fn written_tables(&self) -> impl Iterator<Item = &str> + '_ {
+        self.table
+            .as_deref()
+            .into_iter()
+            .chain(self.with_writes.iter().map(|w| w.table.as_str()))
     }
 
     /// How many columns at the end of each returned row the rewriter

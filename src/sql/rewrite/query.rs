@@ -43,6 +43,9 @@ pub struct QueryRewriter<'a> {
     /// The WITH items (folded) a write's own clauses see, when the write
     /// is the body of a WITH (`with_write.rs`).
     pub(super) write_with: Vec<String>,
+    /// Set while rewriting a write inside a WITH item (`with_write.rs`):
+    /// its output is the item's, so it may append nothing to RETURNING.
+    pub(super) in_with_item: bool,
     /// The kept write-target parts borrowed (fences are in `all_fences`).
     pub(super) lent: Lent,
     /// The statement's table references kept in place (`flat.rs`).
@@ -75,6 +78,7 @@ impl<'a> QueryRewriter<'a> {
             all_fences: Vec::new(),
             policy_cache,
             write_with: Vec::new(),
+            in_with_item: false,
             expect_relation: false,
             row_images: false,
             row_check: &Interpreted,
@@ -100,8 +104,10 @@ fn into_flow(result: Result<(), RewriteError>) -> ControlFlow<RewriteError> {
     }
 }
 
-/// Refuses query bodies that are statements in disguise (`WITH x AS (DELETE …)`)
-/// or shapes not rewritten yet.
+/// Refuses query bodies that are statements in disguise (`WITH x AS (DELETE
+/// …)` below the top level, where PostgreSQL refuses it too; those at the
+/// top are taken out before the walk, `with_write.rs`) or shapes not
+/// rewritten yet.
 fn check_set_expr(body: &SetExpr) -> Result<(), RewriteError> {
     let construct = match body {
         SetExpr::Select(_) | SetExpr::Query(_) | SetExpr::Values(_) => return Ok(()),
@@ -109,9 +115,15 @@ fn check_set_expr(body: &SetExpr) -> Result<(), RewriteError> {
             check_set_expr(left)?;
             return check_set_expr(right);
         }
-        SetExpr::Insert(_) => "INSERT inside a query",
-        SetExpr::Update(_) => "UPDATE inside a query",
-        SetExpr::Delete(_) => "DELETE inside a query",
+        SetExpr::Insert(_) => {
+            "INSERT inside a query (a write may only be a WITH item at the top level)"
+        }
+        SetExpr::Update(_) => {
+            "UPDATE inside a query (a write may only be a WITH item at the top level)"
+        }
+        SetExpr::Delete(_) => {
+            "DELETE inside a query (a write may only be a WITH item at the top level)"
+        }
         SetExpr::Merge(_) => "MERGE inside a query",
         SetExpr::Table(_) => "`TABLE name` queries",
     };

@@ -126,10 +126,22 @@ impl QueryRewriter<'_> {
             RowImage::Updated,
             user_columns + image.len(),
         )?;
-        if !kept.items.is_empty() {
-            self.guard_updated_rows(update, &target, reads, &kept.items)?;
-        }
-        let items = kept.item();
+        let guarded = !kept.items.is_empty()
+            && self.guard_updated_rows(update, &target, reads, &kept.items)?;
+        let (items, checks) = match (self.in_with_item, kept.items.is_empty()) {
+            (false, _) | (true, true) => (kept.item(), checks),
+            // Appended RETURNING columns would be the item's output too:
+            // inside a WITH item the guard must do the checks alone.
+            (true, false) if guarded => (None, Vec::new()),
+            (true, false) => {
+                return Err(unsupported(
+                    "an UPDATE inside a WITH item whose new rows cannot be checked by a guard \
+                     in the statement (a value the policies read that calls a function, holds \
+                     a subquery, a `?` parameter or `DEFAULT`, `SET (a, b) = …`, or no \
+                     assigned int, text or bool column to carry the guard)",
+                ))
+            }
+        };
         if items.is_some() || !image.is_empty() {
             let returning: &mut Vec<SelectItem> = update.returning.get_or_insert_with(Vec::new);
             returning.extend(image);
@@ -142,6 +154,7 @@ impl QueryRewriter<'_> {
             checks,
             had_returning,
             image_columns,
+            with_writes: Vec::new(),
         })
     }
 }
@@ -152,6 +165,7 @@ impl QueryRewriter<'_> {
     /// the row is given, so that a failing row raises the marked 42501
     /// while the new row is computed, before its constraints, as PostgreSQL
     /// orders them. The RETURNING checks stay: they see the row as stored.
+    /// Says whether the guard was placed.
     ///
     /// Left out (the RETURNING checks alone, as before) where the copy in
     /// the guard could differ from the value stored: a value the checks
@@ -165,16 +179,16 @@ impl QueryRewriter<'_> {
         target: &Target,
         reads: bool,
         items: &[SelectItem],
-    ) -> Result<(), RewriteError> {
+    ) -> Result<bool, RewriteError> {
         let Some(table) = self.set.tables.get(target.index) else {
-            return Ok(());
+            return Ok(false);
         };
         if update
             .assignments
             .iter()
             .any(|a| !matches!(a.target, AssignmentTarget::ColumnName(_)))
         {
-            return Ok(());
+            return Ok(false);
         }
         let key = (
             target.index,
@@ -191,7 +205,7 @@ impl QueryRewriter<'_> {
             template,
         }) = made.as_ref()
         else {
-            return Ok(());
+            return Ok(false);
         };
         // One pass over the assignments: which one gives each column the
         // guard reads (its value must be one a copy reproduces), and the
@@ -202,18 +216,18 @@ impl QueryRewriter<'_> {
         let mut carrier = None;
         for (i, assignment) in update.assignments.iter().enumerate() {
             let AssignmentTarget::ColumnName(name) = &assignment.target else {
-                return Ok(());
+                return Ok(false);
             };
             let Some(column) = declared_index(name, table, self.dialect) else {
-                return Ok(());
+                return Ok(false);
             };
             let Some(declared) = table.columns.get(column).filter(|_| seen.first(column)) else {
-                return Ok(());
+                return Ok(false);
             };
             let (value, ty) = (&assignment.value, declared.ty.ty);
             if let Some(slot) = read.iter().position(|r| *r == declared.name) {
                 if uncopyable(value) || is_default_cast(value) {
-                    return Ok(());
+                    return Ok(false);
                 }
                 if let Some(slot) = given.get_mut(slot) {
                     *slot = Some(Given {
@@ -231,7 +245,7 @@ impl QueryRewriter<'_> {
             }
         }
         let Some((carrier, ty)) = carrier else {
-            return Ok(());
+            return Ok(false);
         };
         // Each value the guard reads, with its columns qualified as the
         // target's (it goes where the check reads the column, inside the
@@ -250,7 +264,7 @@ impl QueryRewriter<'_> {
         };
         for slot in given.iter_mut().flatten() {
             let Some(assignment) = update.assignments.get_mut(slot.assignment) else {
-                return Ok(());
+                return Ok(false);
             };
             let text = guard_reads(
                 &mut assignment.value,
@@ -260,7 +274,7 @@ impl QueryRewriter<'_> {
             )
             .and_then(|value| stored_text(&value, slot.ty, self.dialect));
             let Some(text) = text else {
-                return Ok(());
+                return Ok(false);
             };
             slot.text = text;
         }
@@ -300,7 +314,7 @@ impl QueryRewriter<'_> {
             .find(|slot| in_place && slot.assignment == carrier)
             .map(|slot| slot.text.as_str());
         let Some(assignment) = update.assignments.get_mut(carrier) else {
-            return Ok(());
+            return Ok(false);
         };
         let own;
         let value = match printed {
@@ -310,7 +324,7 @@ impl QueryRewriter<'_> {
                     own = text;
                     own.as_str()
                 }
-                None => return Ok(()),
+                None => return Ok(false),
             },
         };
         let guard_len = match (template, &substituted) {
@@ -331,7 +345,7 @@ impl QueryRewriter<'_> {
         text.push_str(value);
         text.push_str(GUARDED[2]);
         assignment.value = raw(text);
-        Ok(())
+        Ok(true)
     }
 }
 
