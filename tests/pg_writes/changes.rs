@@ -218,6 +218,32 @@ impl Writes<'_> {
         }
     }
 
+    /// A write of any kind inside a WITH item, the statement's query
+    /// reading its RETURNING rows (or not), or a write on top reading them.
+    pub(crate) fn with_item_write(&mut self) -> String {
+        let write = match self.rng.below(6) {
+            0 => self.insert_values(),
+            1 => self.insert_select(),
+            2 => self.upsert_nothing(),
+            3 => self.upsert_update(),
+            4 => self.update(),
+            _ => self.delete(),
+        };
+        if !write.contains(" RETURNING ") {
+            return format!("WITH w AS ({write}) SELECT 1");
+        }
+        match self.rng.below(3) {
+            0 => format!("WITH w AS ({write}) SELECT * FROM w"),
+            1 => format!("WITH w AS ({write}) SELECT count(*) FROM w"),
+            _ => {
+                // Another table read beside the item (as before the write).
+                let other = self.table();
+                let name = &other.name.name;
+                format!("WITH w AS ({write}) SELECT (SELECT count(*) FROM w), count(*) FROM {name}")
+            }
+        }
+    }
+
     pub(crate) fn select_locking(&mut self) -> String {
         let table = self.table();
         let name = self.name(table);

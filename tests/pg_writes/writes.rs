@@ -56,6 +56,7 @@ impl<'a> Writes<'a> {
             15 | 16 => self.delete(),
             17 => self.delete_using(),
             18 => self.with_query(),
+            19 | 20 => self.with_item_write(),
             _ => self.select_locking(),
         }
     }
