@@ -177,7 +177,27 @@ fn other(u: &mut Unstructured<'_>, set: &PolicySet, index: usize, kind: u8) -> R
     let other = set.tables.get(other_index).unwrap_or(table);
     let name = object(&table.name);
     let other_name = object(&other.name);
+    let write = match kind {
+        8 => format!(
+            "DELETE FROM {name} WHERE {}{}",
+            condition(u, table, None, 2)?,
+            if u.arbitrary()? { " RETURNING *" } else { "" }
+        ),
+        9 => {
+            let (c, ty) = column(u, table, None)?;
+            format!(
+                "UPDATE {name} SET {c} = {} WHERE {}{}",
+                literal(u, ty)?,
+                condition(u, table, None, 2)?,
+                if u.arbitrary()? { " RETURNING *" } else { "" }
+            )
+        }
+        _ => String::new(),
+    };
     Ok(match kind {
+        // A write on its own, or inside a WITH item read by a query.
+        8 | 9 if u.arbitrary()? => write,
+        8 | 9 => format!("WITH w AS ({write}) SELECT count(*) FROM w, {other_name}"),
         5 => {
             let (a, _) = column(u, table, Some("a"))?;
             let (b, _) = column(u, other, Some("b"))?;
@@ -202,18 +222,6 @@ fn other(u: &mut Unstructured<'_>, set: &PolicySet, index: usize, kind: u8) -> R
             "WITH w AS (SELECT * FROM {name} WHERE {}) SELECT count(*) FROM w, {other_name}",
             condition(u, table, None, 2)?
         ),
-        8 => format!(
-            "DELETE FROM {name} WHERE {}{}",
-            condition(u, table, None, 2)?,
-            if u.arbitrary()? { " RETURNING *" } else { "" }
-        ),
-        _ => {
-            let (c, ty) = column(u, table, None)?;
-            format!(
-                "UPDATE {name} SET {c} = {} WHERE {}",
-                literal(u, ty)?,
-                condition(u, table, None, 2)?
-            )
-        }
+        _ => format!("SELECT * FROM {name}"),
     })
 }
