@@ -439,3 +439,109 @@ fn sqlite_column_names_follow_a_schema_change() {
     let raw = backend.run("SELECT a AS c FROM t", true).unwrap();
     assert_eq!(raw.columns.as_ref(), ["c"]);
 }
+
+/// A session reads which columns the database fills with null on its
+/// first INSERT, on SQLite and PostgreSQL alike: a row leaving such a
+/// column to the database, which the policies read, is checked in the
+/// statement (42501 before NOT NULL's 23502, and `ON CONFLICT` rewritten,
+/// not refused); a column with a default of the database's own is never
+/// taken as null; `backend_mut` makes the session read them again.
+fn null_defaults(connect: Box<dyn Fn() -> Box<dyn Backend>>, dialect: Dialect) {
+    let engine = Engine::from_source(
+        "d.policy",
+        "context tenant { id: text }
+         table t { id: int, k: int?, tag: text? }
+         policy t_read on t for select using true;
+         policy t_insert on t for insert check k > 0 and tag != 'bad';",
+    )
+    .unwrap();
+    let ctx = Context::from_json(r#"{"tenant": {"id": "x"}}"#).unwrap();
+    let mut session = engine.connect(ctx.clone(), connect()).unwrap();
+    let ddl = match dialect {
+        Dialect::Postgres => {
+            "CREATE TABLE t (id bigint PRIMARY KEY, k bigint NOT NULL, tag text DEFAULT 'bad')"
+        }
+        Dialect::Sqlite => {
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, k INTEGER NOT NULL, tag TEXT DEFAULT 'bad')"
+        }
+    };
+    session.backend_mut().batch(ddl).unwrap();
+    let state = |sql: &str, session: &mut Session| match session.execute(sql) {
+        Ok(r) => format!("ok {}", r.affected),
+        Err(e) => e.sqlstate().to_string(),
+    };
+    // `k` left out: null breaks the policy, which is checked first.
+    assert_eq!(
+        state("INSERT INTO t (id, tag) VALUES (1, 'ok')", &mut session),
+        "42501"
+    );
+    assert_eq!(
+        state(
+            "INSERT INTO t (id, k, tag) VALUES (1, DEFAULT, 'ok') ON CONFLICT DO NOTHING",
+            &mut session
+        ),
+        "42501"
+    );
+    // `tag` left out: its default is the database's own, checked after the
+    // plain INSERT runs; `ON CONFLICT` cannot be, and is refused.
+    assert_eq!(
+        state("INSERT INTO t (id, k) VALUES (1, 5)", &mut session),
+        "42501"
+    );
+    assert_eq!(
+        state(
+            "INSERT INTO t (id, k) VALUES (1, 5) ON CONFLICT DO NOTHING",
+            &mut session
+        ),
+        "0A000"
+    );
+    assert_eq!(
+        state(
+            "INSERT INTO t (id, k, tag) VALUES (1, 5, 'ok') ON CONFLICT DO NOTHING",
+            &mut session
+        ),
+        "ok 1"
+    );
+    // A default given to `k` is read again after `backend_mut`.
+    session.backend_mut().batch("DELETE FROM t").unwrap();
+    let alter = match dialect {
+        Dialect::Postgres => "ALTER TABLE t ALTER COLUMN k SET DEFAULT 7",
+        // SQLite cannot change a default: the table is made again.
+        Dialect::Sqlite => {
+            "DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, k INTEGER NOT NULL DEFAULT 7, tag TEXT DEFAULT 'bad')"
+        }
+    };
+    session.backend_mut().batch(alter).unwrap();
+    assert_eq!(
+        state("INSERT INTO t (id, tag) VALUES (2, 'ok')", &mut session),
+        "ok 1"
+    );
+    assert_eq!(
+        state(
+            "INSERT INTO t (id, tag) VALUES (3, 'ok') ON CONFLICT DO NOTHING",
+            &mut session
+        ),
+        "0A000"
+    );
+    let rows = session.execute("SELECT id, k FROM t").unwrap().rows;
+    assert_eq!(rows, vec![vec![SqlValue::Int(2), SqlValue::Int(7)]]);
+}
+
+#[test]
+fn sqlite_null_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("d.sqlite").display());
+    null_defaults(Box::new(move || open(&url).unwrap()), Dialect::Sqlite);
+}
+
+#[test]
+fn postgres_null_defaults() {
+    let Some(db) = common::pg::TestDb::create() else {
+        return;
+    };
+    let db = Arc::new(db);
+    null_defaults(
+        Box::new(move || Box::new(PostgresBackend::from_client(db.superuser()))),
+        Dialect::Postgres,
+    );
+}

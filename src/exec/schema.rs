@@ -7,7 +7,7 @@ use sqlparser::ast::Ident;
 
 use crate::engine::Engine;
 use crate::error::{DatabaseError, Error};
-use crate::lang::model::{Table, Ty};
+use crate::lang::model::{PolicySet, Table, Ty};
 use crate::sql::template::object_name;
 use crate::sql::usage::quote_literal;
 use crate::sql::Dialect;
@@ -254,4 +254,65 @@ fn expected(ty: Ty, dialect: Dialect) -> &'static str {
         (Dialect::Sqlite, Ty::Float) => "REAL affinity (`REAL`, `DOUBLE`, `FLOAT`)",
         (Dialect::Sqlite, _) => "TEXT affinity (`TEXT`, `VARCHAR`, `CLOB`)",
     }
+}
+
+/// For each declared table of `set`, in order, which of its declared
+/// columns the database fills with null when an INSERT leaves them out:
+/// those without a default (nor a domain's, whose default it would take),
+/// not identity or generated, and on SQLite not part of a primary key (an
+/// `INTEGER PRIMARY KEY` takes the next rowid). `None` for a table the
+/// database lacks or whose columns cannot be read. The queries read the
+/// catalog only and fail on nothing (a missing table reads as no rows), so
+/// they may run inside a user's transaction.
+pub fn null_defaults(set: &PolicySet, backend: &mut dyn Backend) -> Vec<Option<Vec<bool>>> {
+    set.tables
+        .iter()
+        .map(|table| table_null_defaults(table, backend))
+        .collect()
+}
+
+fn table_null_defaults(table: &Table, backend: &mut dyn Backend) -> Option<Vec<bool>> {
+    let sql = match backend.dialect() {
+        Dialect::Postgres => format!(
+            "SELECT a.attname::text, NOT (a.atthasdef OR a.attidentity <> '' \
+             OR a.attgenerated <> '' OR t.typtype = 'd') \
+             FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid \
+             WHERE a.attrelid = to_regclass({}) AND a.attnum > 0 AND NOT a.attisdropped",
+            quote_literal(&object_name(&table.name).to_string())
+        ),
+        Dialect::Sqlite => {
+            let name = quote_literal(&table.name.name);
+            let schema = table
+                .name
+                .schema
+                .as_deref()
+                .map(|s| format!(", {}", quote_literal(s)))
+                .unwrap_or_default();
+            format!(
+                "SELECT name, dflt_value IS NULL AND hidden = 0 AND pk = 0 \
+                 FROM pragma_table_xinfo({name}{schema})"
+            )
+        }
+    };
+    let raw = backend.run(&sql, true).ok()?;
+    let found: Vec<(String, bool)> = raw
+        .rows
+        .into_iter()
+        .filter_map(|row| match row.as_slice() {
+            [SqlValue::Text(name), SqlValue::Bool(null)] => Some((name.clone(), *null)),
+            [SqlValue::Text(name), SqlValue::Int(null)] => Some((name.clone(), *null == 1)),
+            _ => None,
+        })
+        .collect();
+    if found.is_empty() {
+        return None;
+    }
+    // A declared column the database lacks has no known default.
+    Some(
+        table
+            .columns
+            .iter()
+            .map(|c| found.iter().any(|(name, null)| *null && *name == c.name))
+            .collect(),
+    )
 }

@@ -13,9 +13,12 @@ use crate::engine::{Context, Engine};
 use crate::error::{DatabaseError, Error};
 use crate::lang::model::Value;
 use crate::quota::{QuotaStore, RateKey};
-use crate::sql::rewrite::{PlanKind, RewriteOptions, Rewritten, StatementPlan, TenantRewriter};
+use crate::sql::rewrite::{
+    PlanKind, RewriteError, RewriteOptions, Rewritten, StatementPlan, TenantRewriter,
+};
 use crate::sql::Dialect;
 
+use super::schema;
 use super::usage::{Accounting, TenantAccount};
 use super::{Backend, RawResult, SqlValue};
 
@@ -140,6 +143,24 @@ pub struct Session {
     accounting: Accounting,
     /// The last write's result columns and the user's part of them.
     stripped: Option<(Names, Names)>,
+    /// The columns the database fills with null, per declared table, once
+    /// read for the rewriter (`rewritten`); `None` until then.
+    null_defaults: Option<Vec<Option<Vec<bool>>>>,
+}
+
+/// Whether knowing the columns the database fills with null could change
+/// a rewrite: it has an INSERT (whose rows may leave such a column to the
+/// database), or it was refused as not supported (which an INSERT's may be
+/// for that reason).
+fn could_use_defaults(rewritten: &Result<Rewritten, RewriteError>) -> bool {
+    let inserts = |kind: &PlanKind| matches!(kind, PlanKind::Insert | PlanKind::Upsert);
+    match rewritten {
+        Ok(r) => r
+            .plan
+            .iter()
+            .any(|p| inserts(&p.kind) || p.with_writes.iter().any(|w| inserts(&w.kind))),
+        Err(e) => e.sqlstate() == "0A000",
+    }
 }
 
 /// A connection slot taken from the engine's quota store.
@@ -183,6 +204,7 @@ impl Engine {
             account,
             accounting: Accounting::new(tables),
             stripped: None,
+            null_defaults: None,
         })
     }
 }
@@ -285,7 +307,23 @@ impl Session {
             row_images: self.subscriber.is_some(),
         };
         let row_check = self.engine.row_check();
-        let rewritten = Arc::new(self.rewriter.rewrite_checked(sql, options, &row_check)?);
+        let mut rewritten = self.rewriter.rewrite_checked(sql, options, &row_check);
+        if self.null_defaults.is_none()
+            && self.tx != TxState::Aborted
+            && could_use_defaults(&rewritten)
+        {
+            // Once per session, on its first INSERT (or refusal): which
+            // columns the database fills with null, so that the rows of
+            // INSERTs leaving them out can be guarded in the statement.
+            let defaults = schema::null_defaults(self.engine.policy_set(), self.backend.as_mut());
+            if defaults.iter().any(Option::is_some) {
+                self.rewriter.set_null_defaults(defaults.clone());
+                self.rewrites.clear();
+                rewritten = self.rewriter.rewrite_checked(sql, options, &row_check);
+            }
+            self.null_defaults = Some(defaults);
+        }
+        let rewritten = Arc::new(rewritten?);
         self.rewrites.put(sql.to_string(), Arc::clone(&rewritten));
         Ok(rewritten)
     }
@@ -448,6 +486,9 @@ impl Session {
             values,
             self.backend.dialect(),
         );
+        if let Some(defaults) = &self.null_defaults {
+            self.rewriter.set_null_defaults(defaults.clone());
+        }
         self.tenant = tenant;
         self.slot = slot;
         self.account = account;
@@ -458,7 +499,13 @@ impl Session {
 
     /// Runs SQL on the database as is, without rewriting: for set-up such
     /// as `CREATE TABLE` by the application's owner. Not for tenant SQL.
+    /// The columns' defaults read for the rewriter are read again after
+    /// (the set-up may change them).
     pub fn backend_mut(&mut self) -> &mut dyn Backend {
+        if self.null_defaults.take().is_some() {
+            self.rewriter.set_null_defaults(Vec::new());
+            self.rewrites.clear();
+        }
         self.backend.as_mut()
     }
 }

@@ -1,8 +1,10 @@
 //! Corpus files (`tests/pg_rewrite/*.sql`): a header of `-- key: value`
 //! lines (the policy set, contexts, data pools), then statements ending with
 //! `;` at the end of a line; `-- ordered` marks the next one as fully ordered,
-//! `-- diverges: why` as a known difference from native RLS; `-- setup: SQL`
-//! lines run as the owner once the data is loaded.
+//! `-- diverges: why` as a known difference from native RLS, `-- diverges
+//! without defaults: why` as one of the rewriter on its own, which does not
+//! know the columns' defaults (a session reads them); `-- setup: SQL` lines
+//! run as the owner once the data is loaded.
 
 use crate::data::Pools;
 
@@ -15,6 +17,11 @@ pub struct Statement {
     /// A known difference from native RLS (`-- diverges: why`): run and
     /// listed, not compared.
     pub diverges: Option<String>,
+    /// A known difference of the rewriter without the database's column
+    /// defaults (`-- diverges without defaults: why`): listed, not compared,
+    /// where the statement is rewritten on its own; compared through a
+    /// session.
+    pub diverges_without_defaults: Option<String>,
     /// Where it came from, for reports (`saas.sql:12`, `generated, seed 7`).
     pub origin: String,
 }
@@ -43,6 +50,7 @@ pub fn parse(file: &str, text: &str) -> Corpus {
     let mut start = 0;
     let mut ordered = false;
     let mut diverges = None;
+    let mut diverges_without_defaults = None;
     for (n, line) in text.lines().enumerate() {
         let trimmed = line.trim();
         if let Some(comment) = trimmed.strip_prefix("--") {
@@ -54,6 +62,9 @@ pub fn parse(file: &str, text: &str) -> Corpus {
                 Some(("users", v)) => corpus.pools.users = list(v),
                 Some(("words", v)) => corpus.pools.words = list(v),
                 Some(("diverges", v)) => diverges = Some(v.trim().to_string()),
+                Some(("diverges without defaults", v)) => {
+                    diverges_without_defaults = Some(v.trim().to_string());
+                }
                 Some(("setup", v)) => corpus.setup.push(v.trim().to_string()),
                 _ if comment == "ordered" => ordered = true,
                 _ => {}
@@ -74,6 +85,7 @@ pub fn parse(file: &str, text: &str) -> Corpus {
                 sql: sql.trim().to_string(),
                 ordered: std::mem::take(&mut ordered),
                 diverges: diverges.take(),
+                diverges_without_defaults: diverges_without_defaults.take(),
                 origin: format!("{file}:{start}"),
             });
             current.clear();

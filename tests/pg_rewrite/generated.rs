@@ -62,6 +62,7 @@ impl<'a> Generator<'a> {
                     sql,
                     ordered,
                     diverges: None,
+                    diverges_without_defaults: None,
                     origin: format!(
                         "generated #{i}, seed {} (RAMPART_PG_REWRITE_SEED={})",
                         self.seed, self.seed

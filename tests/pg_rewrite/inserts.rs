@@ -141,7 +141,7 @@ pub fn run(file: &str) {
                     continue;
                 }
             };
-            if let Some(why) = &s.diverges {
+            if let Some(why) = s.diverges.as_ref().or(s.diverges_without_defaults.as_ref()) {
                 report.divergences.insert(
                     s.sql.clone(),
                     format!(

@@ -39,7 +39,7 @@ INSERT INTO orders (id, amount, status) SELECT id + 100, amount, status FROM ord
 INSERT INTO orders (id, amount, status) SELECT id + 100, amount, 'open' FROM orders RETURNING id;
 INSERT INTO orders (id, amount, status) SELECT 100, 1, 'open' UNION ALL SELECT 101, 2, 'open';
 INSERT INTO orders (id, amount, status) VALUES ((SELECT coalesce(max(id), 0) + 100 FROM orders), 1, 'open');
--- diverges: NOT NULL fails (23502) before the appended check; PostgreSQL checks RLS first (42501)
+-- diverges without defaults: NOT NULL fails (23502) before the appended check; PostgreSQL checks RLS first (42501)
 INSERT INTO orders VALUES (100);
 
 -- ON CONFLICT.

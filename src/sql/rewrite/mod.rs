@@ -215,6 +215,7 @@ fn rewrite_uncached(
         cache: &PolicyCache::default(),
         row_check,
         walk_all,
+        null_defaults: &[],
     };
     rewrite_parsed(&bound, sql, options)
 }
@@ -230,6 +231,9 @@ struct Bound<'a> {
     row_check: &'a dyn RowCheck,
     /// Walk every clause, plain ones too (`plain.rs`); for tests.
     walk_all: bool,
+    /// What the database fills omitted columns with, where known
+    /// (`QueryRewriter::null_defaults`).
+    null_defaults: &'a [Option<Vec<bool>>],
 }
 
 /// Parses, rewrites and prints.
@@ -482,6 +486,7 @@ fn rewrite_statement(
         rewriter.row_images = options.row_images;
         rewriter.row_check = bound.row_check;
         rewriter.walk_all = bound.walk_all;
+        rewriter.null_defaults = bound.null_defaults;
         rewriter
     };
     // Writes inside WITH items first, taken out while the rest is walked.

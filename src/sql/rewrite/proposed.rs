@@ -31,7 +31,9 @@ impl QueryRewriter<'_> {
     /// when that cannot be done exactly (another source, `ORDER BY` / `LIMIT`,
     /// `DEFAULT`, a column left to the database's default that the policy
     /// reads, a function call it would run twice, a `?` parameter that a
-    /// copy would renumber, no value whose type a `CASE` keeps).
+    /// copy would renumber, no value whose type a `CASE` keeps). A column
+    /// left to the database whose default is known to be null
+    /// (`null_defaults`) is read as null.
     pub(super) fn guard_proposed_rows(
         &self,
         insert: &mut Insert,
@@ -75,9 +77,32 @@ impl QueryRewriter<'_> {
             return Ok(None);
         }
         let read = columns_read(&special);
-        if read.iter().any(|c| !columns.contains(c)) {
-            return Ok(Some("an omitted column without a preset that the policies read (its value is the database's default)"));
+        // A column the database fills with null (`null_defaults`) is read
+        // as null where the row leaves it to the database.
+        let null_default = |column: usize| {
+            self.null_defaults
+                .get(target.index)
+                .and_then(Option::as_ref)
+                .and_then(|columns| columns.get(column))
+                .copied()
+                .unwrap_or(false)
+        };
+        let mut omitted = Vec::new();
+        for &column in &read {
+            if columns.contains(&column) || omitted.contains(&column) {
+                continue;
+            }
+            if !null_default(column) {
+                return Ok(Some("an omitted column without a preset that the policies read (its value is the database's default)"));
+            }
+            omitted.push(column);
         }
+        let typed_null = |column: &crate::lang::model::Column| {
+            (
+                column.name.clone(),
+                stored_value(&value_expr(sql::Value::Null), column.ty.ty, self.dialect),
+            )
+        };
         let Some(check) = self.emit_condition(target, &combined)? else {
             return Ok(None);
         };
@@ -96,14 +121,21 @@ impl QueryRewriter<'_> {
             table.name.name
         );
         for mut row in rows {
-            let mut assigned = Vec::new();
+            let mut assigned: Vec<(String, Expr)> = omitted
+                .iter()
+                .filter_map(|&c| table.columns.get(c))
+                .map(typed_null)
+                .collect();
             for (value, &index) in row.iter().zip(columns) {
                 let Some(column) = table.columns.get(index) else {
                     return Ok(Some("a value for an undeclared column"));
                 };
                 if is_default(value) {
                     if read.contains(&index) {
-                        return Ok(Some("`DEFAULT` as a value the policies read"));
+                        if !null_default(index) {
+                            return Ok(Some("`DEFAULT` as a value the policies read"));
+                        }
+                        assigned.push(typed_null(column));
                     }
                     // Its value is the database's, which the guard never
                     // reads; nor does the guard ride on it (`carrier`).

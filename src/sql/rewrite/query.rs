@@ -46,6 +46,10 @@ pub struct QueryRewriter<'a> {
     /// Set while rewriting a write inside a WITH item (`with_write.rs`):
     /// its output is the item's, so it may append nothing to RETURNING.
     pub(super) in_with_item: bool,
+    /// Per declared table, which columns the database fills with null
+    /// when an INSERT leaves them out, where a session read it
+    /// ([`super::TenantRewriter::set_null_defaults`]); empty otherwise.
+    pub(super) null_defaults: &'a [Option<Vec<bool>>],
     /// The kept write-target parts borrowed (fences are in `all_fences`).
     pub(super) lent: Lent,
     /// The statement's table references kept in place (`flat.rs`).
@@ -79,6 +83,7 @@ impl<'a> QueryRewriter<'a> {
             policy_cache,
             write_with: Vec::new(),
             in_with_item: false,
+            null_defaults: &[],
             expect_relation: false,
             row_images: false,
             row_check: &Interpreted,

@@ -327,6 +327,7 @@ pub struct TenantRewriter {
     dialect: Dialect,
     max_rows: Option<u64>,
     cache: PolicyCache,
+    null_defaults: Vec<Option<Vec<bool>>>,
 }
 
 impl TenantRewriter {
@@ -341,7 +342,39 @@ impl TenantRewriter {
             dialect,
             max_rows,
             cache: PolicyCache::default(),
+            null_defaults: Vec::new(),
         }
+    }
+
+    /// Tells the rewriter which columns the database fills with null when
+    /// an INSERT leaves them out: per declared table (in order, `None`
+    /// where unknown), per declared column. A guard can then check a row
+    /// whose policies read such a column (as null) inside the statement,
+    /// where otherwise its value is the database's and unknown here: a
+    /// plain INSERT is checked before the row's constraints, as PostgreSQL
+    /// does, and `ON CONFLICT` and WITH items are rewritten instead of
+    /// refused. Sessions read it from the database (`exec::schema`).
+    ///
+    /// ```
+    /// use rampart::sql::rewrite::RewriteOptions;
+    /// let engine = rampart::Engine::from_source("t.policy", r#"
+    ///     context tenant { id: text }
+    ///     table t { id: int, k: int? }
+    ///     policy writers on t for insert check k > 0;
+    /// "#)?;
+    /// let ctx = rampart::Context::from_json(r#"{"tenant": {"id": "acme"}}"#)?;
+    /// let mut tenant = engine.tenant_rewriter(&ctx, rampart::Dialect::Postgres)?;
+    /// let sql = "INSERT INTO t (id) VALUES (1) ON CONFLICT DO NOTHING";
+    /// // `k`'s default is unknown: the row cannot be checked in the statement.
+    /// assert!(tenant.rewrite(sql, RewriteOptions::default()).is_err());
+    /// // Told that the database fills `k` with null: a guard reads it as null.
+    /// tenant.set_null_defaults(vec![Some(vec![true, true])]);
+    /// let guarded = tenant.rewrite(sql, RewriteOptions::default())?;
+    /// assert!(guarded.sql.contains("CAST((NULL) AS bigint) > 0"), "{}", guarded.sql);
+    /// # Ok::<(), rampart::Error>(())
+    /// ```
+    pub fn set_null_defaults(&mut self, null_defaults: Vec<Option<Vec<bool>>>) {
+        self.null_defaults = null_defaults;
     }
 
     /// The context values this rewriter specialises to.
@@ -375,6 +408,7 @@ impl TenantRewriter {
             cache: &self.cache,
             row_check,
             walk_all: false,
+            null_defaults: &self.null_defaults,
         };
         rewrite_parsed(&bound, sql, options)
     }
