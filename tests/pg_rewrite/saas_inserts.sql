@@ -78,3 +78,10 @@ INSERT INTO orders (id, amount, status) VALUES (100, 2 - 3, 'open') ON CONFLICT 
 INSERT INTO orders (id, amount, status) VALUES (2, 1 + 1, 'op' || 'en'), (100, 3, 'open') ON CONFLICT (id) DO UPDATE SET amount = excluded.amount * 2;
 INSERT INTO orders (id, owner, amount, status) VALUES (3, lower('BOB'), 1 + 0, 'open') ON CONFLICT ON CONSTRAINT orders_pkey DO UPDATE SET note = excluded.owner RETURNING note;
 INSERT INTO orders (id, amount, status, note) VALUES (4, 1 * 7, 'open', NULL) ON CONFLICT (id) DO UPDATE SET amount = orders.amount - 200;
+
+-- Values the policies read computed by stable built-ins.
+INSERT INTO orders (id, amount, status) VALUES (100, abs(-5), lower('OPEN')) ON CONFLICT (id) DO NOTHING;
+INSERT INTO orders (id, amount, status) VALUES (1, abs(-5), lower('OPEN')) ON CONFLICT (id) DO UPDATE SET amount = abs(excluded.amount) - 100;
+INSERT INTO orders (id, amount, status) VALUES (1, 5, 'open') ON CONFLICT (id) DO UPDATE SET status = upper(excluded.status);
+INSERT INTO orders (id, amount, status) SELECT id + 100, greatest(amount - 3, -1), lower(status) FROM orders ON CONFLICT DO NOTHING;
+WITH i AS (INSERT INTO orders (id, amount, status) VALUES (100, abs(-5), lower('OPEN')) RETURNING id) SELECT * FROM i;

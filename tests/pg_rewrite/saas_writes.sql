@@ -96,3 +96,8 @@ WITH u AS (UPDATE orders SET amount = (SELECT count(*) FROM users) RETURNING id)
 WITH RECURSIVE d AS (DELETE FROM orders WHERE id IN (SELECT id FROM s) RETURNING id), s AS (SELECT id FROM orders WHERE amount > 5) SELECT * FROM d;
 WITH i AS (INSERT INTO orders (id, owner, amount) SELECT id + 100, owner, amount FROM orders) SELECT 1;
 WITH u AS (UPDATE orders SET amount = 2 RETURNING id), v AS (UPDATE orders SET amount = 3 WHERE id IN (SELECT id FROM u) RETURNING id) SELECT (SELECT count(*) FROM u), (SELECT count(*) FROM v);
+-- Values the policies read computed by stable built-ins: guarded.
+WITH u AS (UPDATE orders SET amount = abs(amount) - 3, status = lower('PAID') RETURNING id, amount) SELECT * FROM u;
+WITH u AS (UPDATE orders SET status = lower(upper(status)) RETURNING id, status) SELECT * FROM u;
+WITH u AS (UPDATE orders SET amount = round(amount * 1.5) RETURNING id, amount) SELECT * FROM u;
+UPDATE orders SET amount = NULL, note = upper(note) WHERE id < 3;
