@@ -462,7 +462,8 @@ fn null_defaults(connect: Box<dyn Fn() -> Box<dyn Backend>>, dialect: Dialect) {
             "CREATE TABLE t (id bigint PRIMARY KEY, k bigint NOT NULL, tag text DEFAULT 'bad')"
         }
         Dialect::Sqlite => {
-            "CREATE TABLE t (id INTEGER PRIMARY KEY, k INTEGER NOT NULL, tag TEXT DEFAULT 'bad')"
+            // Column names in another case: SQLite's are case-blind.
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, K INTEGER NOT NULL, Tag TEXT DEFAULT 'bad')"
         }
     };
     session.backend_mut().batch(ddl).unwrap();

@@ -294,6 +294,7 @@ fn table_null_defaults(table: &Table, backend: &mut dyn Backend) -> Option<Vec<b
             )
         }
     };
+    let dialect = backend.dialect();
     let raw = backend.run(&sql, true).ok()?;
     let found: Vec<(String, bool)> = raw
         .rows
@@ -307,12 +308,21 @@ fn table_null_defaults(table: &Table, backend: &mut dyn Backend) -> Option<Vec<b
     if found.is_empty() {
         return None;
     }
-    // A declared column the database lacks has no known default.
+    // A declared column the database lacks has no known default. SQLite
+    // names columns without regard to ASCII case.
+    let same = |found: &str, declared: &str| match dialect {
+        Dialect::Postgres => found == declared,
+        Dialect::Sqlite => found.eq_ignore_ascii_case(declared),
+    };
     Some(
         table
             .columns
             .iter()
-            .map(|c| found.iter().any(|(name, null)| *null && *name == c.name))
+            .map(|c| {
+                found
+                    .iter()
+                    .any(|(name, null)| *null && same(name, &c.name))
+            })
             .collect(),
     )
 }
