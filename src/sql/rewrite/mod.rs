@@ -78,6 +78,7 @@ mod pushdown;
 mod query;
 mod row_check;
 mod scope;
+mod stable;
 mod table;
 mod target;
 mod tenant;

@@ -20,9 +20,10 @@ use crate::sql::{Dialect, EmitError};
 
 use super::error::RewriteError;
 use super::plan::VIOLATION_MARKER;
-use super::proposed::{calls_function, columns_read, has_anonymous_parameter};
+use super::proposed::columns_read;
 use super::query::QueryRewriter;
 use super::scope::names_declared;
+use super::stable::{calls_function, has_anonymous_parameter};
 use super::target::Target;
 
 impl QueryRewriter<'_> {
