@@ -101,3 +101,6 @@ WITH u AS (UPDATE orders SET amount = abs(amount) - 3, status = lower('PAID') RE
 WITH u AS (UPDATE orders SET status = lower(upper(status)) RETURNING id, status) SELECT * FROM u;
 WITH u AS (UPDATE orders SET amount = round(amount * 1.5) RETURNING id, amount) SELECT * FROM u;
 UPDATE orders SET amount = NULL, note = upper(note) WHERE id < 3;
+-- Column references qualified by schema.
+UPDATE public.orders SET note = 'x' WHERE public.orders.amount > 3 RETURNING public.orders.id;
+DELETE FROM public.orders WHERE public.orders.status = 'open' RETURNING public.orders.id, public.orders.owner;

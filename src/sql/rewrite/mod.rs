@@ -75,6 +75,7 @@ mod plan;
 mod printed;
 mod proposed;
 mod pushdown;
+mod qualified;
 mod query;
 mod row_check;
 mod scope;
@@ -244,12 +245,15 @@ fn rewrite_parsed(
     options: RewriteOptions,
 ) -> Result<Rewritten, RewriteError> {
     let (max_rows, dialect) = (bound.max_rows, bound.dialect);
-    let mut statements = parse(sql, dialect)?;
+    let (mut statements, three_part_names) = parse(sql, dialect)?;
     let mut bounds = Vec::with_capacity(statements.len());
     let mut plan = Vec::with_capacity(statements.len());
     let sql = printed(|text| {
         // Each statement rewritten where it is (a `Statement` is kilobytes).
         for statement in &mut statements {
+            if three_part_names {
+                qualified::shorten(statement, bound.set, dialect);
+            }
             let (statement_plan, lent) = rewrite_statement(bound, options, statement)?;
             plan.push(statement_plan);
             if let (Some(max_rows), Statement::Query(query)) = (max_rows, &mut *statement) {
@@ -312,8 +316,9 @@ fn print_into(text: &mut String, statement: &Statement) -> Result<(), RewriteErr
 /// The largest print buffer a thread keeps between statements.
 const KEPT_PRINT_BUFFER: usize = 64 << 10;
 
-/// Parses within the size and depth limits.
-fn parse(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, RewriteError> {
+/// Parses within the size and depth limits; also says whether the text
+/// has a three-part dotted name (`qualified.rs`).
+fn parse(sql: &str, dialect: Dialect) -> Result<(Vec<Statement>, bool), RewriteError> {
     if sql.len() > MAX_SQL_BYTES {
         return Err(RewriteError::TooLarge {
             len: sql.len(),
@@ -334,7 +339,7 @@ fn parse(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, RewriteError> {
         .map_err(|e| RewriteError::Syntax {
             message: e.to_string(),
         })?;
-    check_tokens(&tokens)?;
+    let three_part_names = check_tokens(&tokens)?;
     let statements = Parser::new(parser_dialect)
         .with_recursion_limit(MAX_DEPTH)
         .with_tokens_with_locations(tokens)
@@ -348,7 +353,7 @@ fn parse(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, RewriteError> {
     if statements.is_empty() {
         return Err(RewriteError::Empty);
     }
-    Ok(statements)
+    Ok((statements, three_part_names))
 }
 
 /// Refuses, in one pass over the tokens, a statement with more than
@@ -359,9 +364,15 @@ fn parse(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, RewriteError> {
 /// be printed as `'…\' …'` and close the literal early on PostgreSQL and
 /// SQLite, where a backslash is an ordinary character: the rest of the
 /// value would run as SQL the rewriter never saw.
-fn check_tokens(tokens: &[TokenWithSpan]) -> Result<(), RewriteError> {
+/// Also says whether a name of three or more dotted parts is among them.
+fn check_tokens(tokens: &[TokenWithSpan]) -> Result<bool, RewriteError> {
     let mut count = 0usize;
+    let mut names = qualified::DottedNames::default();
     for token in tokens {
+        if let Token::Whitespace(_) = token.token {
+            continue;
+        }
+        names.see(&token.token);
         let operator = match &token.token {
             Token::Whitespace(_) => continue,
             Token::SemiColon => {
@@ -387,7 +398,7 @@ fn check_tokens(tokens: &[TokenWithSpan]) -> Result<(), RewriteError> {
             }
         }
     }
-    Ok(())
+    Ok(names.three_parts)
 }
 
 /// A quoted token whose text `check_tokens` refuses.

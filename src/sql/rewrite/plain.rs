@@ -506,7 +506,7 @@ mod tests {
     #[test]
     fn the_rule_takes_plain_flat_queries_and_leaves_the_rest() {
         let plain = |sql: &str, tables: usize| {
-            let statements = parse(sql, Dialect::Postgres).unwrap();
+            let (statements, _) = parse(sql, Dialect::Postgres).unwrap();
             let Some(Statement::Query(query)) = statements.first() else {
                 panic!("{sql}: not a query");
             };
