@@ -85,3 +85,11 @@ INSERT INTO orders (id, amount, status) VALUES (1, abs(-5), lower('OPEN')) ON CO
 INSERT INTO orders (id, amount, status) VALUES (1, 5, 'open') ON CONFLICT (id) DO UPDATE SET status = upper(excluded.status);
 INSERT INTO orders (id, amount, status) SELECT id + 100, greatest(amount - 3, -1), lower(status) FROM orders ON CONFLICT DO NOTHING;
 WITH i AS (INSERT INTO orders (id, amount, status) VALUES (100, abs(-5), lower('OPEN')) RETURNING id) SELECT * FROM i;
+
+-- DEFAULT VALUES: the presets are filled in, every other column is the
+-- database's default.
+-- diverges without defaults: NOT NULL fails (23502) before the appended check; PostgreSQL checks RLS first (42501)
+INSERT INTO orders DEFAULT VALUES;
+INSERT INTO orders DEFAULT VALUES ON CONFLICT DO NOTHING;
+INSERT INTO users DEFAULT VALUES RETURNING tenant_id;
+INSERT INTO currencies DEFAULT VALUES RETURNING *;

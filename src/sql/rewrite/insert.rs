@@ -105,7 +105,13 @@ impl QueryRewriter<'_> {
             .tables
             .get(target.index)
             .ok_or_else(|| unsupported("an INSERT target out of range"))?;
-        let mut columns = self.insert_columns(&insert.columns, table, &target)?;
+        // `DEFAULT VALUES` gives no column: presets are filled in below,
+        // every other column is the database's default.
+        let mut columns = match (&insert.source, insert.columns.is_empty()) {
+            (None, true) => Vec::new(),
+            (None, false) => return Err(unsupported("a column list with `DEFAULT VALUES`")),
+            (Some(_), _) => self.insert_columns(&insert.columns, table, &target)?,
+        };
         if insert.columns.is_empty() {
             // A source narrower than the table fills its first columns.
             if let Some(width) = insert.source.as_deref().and_then(values_width) {
