@@ -47,7 +47,7 @@ use corpus::Statement;
 use generated::Generator;
 use outcome::{brief, contents, difference, native, through_session, Rows, Shape, Unlimited};
 use random_sets::Rng;
-use setup::{load, native_presets, set_context, table_names};
+use setup::{load, set_context, table_names};
 
 /// Generated queries added to each query corpus (fixed seed).
 const GENERATED: usize = 150;
@@ -81,7 +81,6 @@ fn run(file: &str, generated: usize) {
     for setup in &corpus.setup {
         su.batch_execute(setup).unwrap();
     }
-    native_presets(&mut su, &engine);
     let mut statements: Vec<Statement> = corpus.statements.clone();
     let hand_written = statements.len();
     statements

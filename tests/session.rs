@@ -287,6 +287,28 @@ fn upserts_and_refusals(h: &Harness) {
     assert_eq!(bob.execute("SELECT 1").unwrap_err().sqlstate(), "25P02");
     bob.execute("ROLLBACK").unwrap();
     assert_eq!(ints(&bob.execute("SELECT 1").unwrap().rows), [1]);
+    // `DEFAULT` for a preset column is the preset, in UPDATE and DO UPDATE
+    // alike (Rampart's tables have no default of their own for it).
+    let mut ann = h.session(ACME_ANN);
+    let done = ann
+        .execute("UPDATE orders SET owner = DEFAULT WHERE id = 1 RETURNING owner")
+        .unwrap();
+    assert_eq!(done.rows, [vec![SqlValue::Text("ann".into())]]);
+    let done = bob
+        .execute(&format!("{upsert}14, owner = DEFAULT RETURNING owner"))
+        .unwrap_err();
+    // The row is ann's now: bob's DO UPDATE meets it as a conflict his
+    // UPDATE policies do not admit.
+    assert_eq!(done.sqlstate(), "42501", "{done}");
+    let done = ann
+        .execute(&format!(
+            "{upsert}15, owner = DEFAULT RETURNING owner, amount"
+        ))
+        .unwrap();
+    assert_eq!(
+        done.rows,
+        [vec![SqlValue::Text("ann".into()), SqlValue::Int(15)]]
+    );
 }
 
 #[test]

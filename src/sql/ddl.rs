@@ -1,5 +1,5 @@
-//! Native PostgreSQL DDL for a policy set: `ENABLE` / `FORCE ROW LEVEL
-//! SECURITY`, each restrictive policy as its own `CREATE POLICY` (one per
+//! Native PostgreSQL DDL for a policy set: each preset as its column's
+//! default, `ENABLE` / `FORCE ROW LEVEL SECURITY`, each restrictive policy as its own `CREATE POLICY` (one per
 //! command it lists), and for each command one permissive `CREATE POLICY`
 //! that ORs the table's permissive policies for it in the order they are
 //! written, with context read from `rampart.*` settings and roles folded into
@@ -14,14 +14,15 @@
 
 use std::fmt::Write;
 
-use sqlparser::ast::{Ident, ObjectName};
+use sqlparser::ast::{DataType, Ident, ObjectName};
 
-use crate::lang::model::{Policy, PolicySet, TExpr, TExprKind, Value};
+use crate::lang::model::{Policy, PolicySet, TExpr, TExprKind, Table, Value};
 use crate::lang::Command;
 use crate::policy::combine::{and, not, or, role_guard};
 use crate::policy::simplify::can_fail;
 
-use super::emit::{ContextSource, Emitter, Scope};
+use super::emit::{cast, ContextSource, Emitter, Scope};
+use super::settings::read_setting;
 use super::template::object_name;
 use super::{Dialect, EmitError};
 
@@ -31,10 +32,14 @@ pub fn emit_postgres(set: &PolicySet) -> Result<String, EmitError> {
     let emitter = Emitter::new(set, Dialect::Postgres, ContextSource::Settings, &known);
     let mut out = String::new();
     for (index, table) in set.tables.iter().enumerate() {
+        let name = object_name(&table.name);
+        preset_defaults(set, table, &emitter, &mut out)?;
         if table.open {
+            if table.columns.iter().any(|c| c.preset.is_some()) {
+                out.push('\n');
+            }
             continue;
         }
-        let name = object_name(&table.name);
         let _ = writeln!(out, "ALTER TABLE {name} ENABLE ROW LEVEL SECURITY;");
         let _ = writeln!(out, "ALTER TABLE {name} FORCE ROW LEVEL SECURITY;");
         let mut qualifier = Vec::new();
@@ -60,6 +65,55 @@ pub fn emit_postgres(set: &PolicySet) -> Result<String, EmitError> {
         out.push('\n');
     }
     Ok(out)
+}
+
+/// Each preset as its column's default (`ALTER TABLE … ALTER COLUMN …
+/// SET DEFAULT`), read from the context's settings as the policies read
+/// them, so that a native INSERT leaving the column out stores what the
+/// rewriter fills in. A default cannot hold a subquery, so the setting is
+/// read directly; a preset that is not a context field, a literal or an
+/// `int` field for a `float` column is left as a comment.
+fn preset_defaults(
+    set: &PolicySet,
+    table: &Table,
+    emitter: &Emitter<'_>,
+    out: &mut String,
+) -> Result<(), EmitError> {
+    let name = object_name(&table.name);
+    for column in &table.columns {
+        let Some(preset) = &column.preset else {
+            continue;
+        };
+        let column_name = Ident::with_quote('"', column.name.as_str());
+        let value = match &preset.kind {
+            TExprKind::Context(i) => set.context.get(*i).map(read_setting),
+            TExprKind::IntToFloat(inner) => match &inner.kind {
+                TExprKind::Context(i) => set
+                    .context
+                    .get(*i)
+                    .map(|f| cast(read_setting(f), DataType::DoublePrecision)),
+                _ => None,
+            },
+            TExprKind::Literal(value) => Some(emitter.literal(value)?),
+            _ => None,
+        };
+        match value {
+            Some(value) => {
+                let _ = writeln!(
+                    out,
+                    "ALTER TABLE {name} ALTER COLUMN {column_name} SET DEFAULT {value};"
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "-- the preset of {name}.{column_name} is not set as a default: only a \
+                     context field or a literal is"
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `for all` stays one policy; a list becomes one policy per command.

@@ -12,7 +12,7 @@ use rampart::{Context, Dialect, Engine};
 
 use crate::common::pg::TestDb;
 use crate::random_sets::Rng;
-use crate::setup::{load, native_presets, set_context, table_names};
+use crate::setup::{load, set_context, table_names};
 use crate::{answer, brief, Answer, Report};
 
 /// What a statement did: its RETURNING rows (sorted) and then every
@@ -115,7 +115,6 @@ pub fn run(file: &str) {
         su.batch_execute(setup).unwrap();
     }
     su.batch_execute("SET statement_timeout = '10s'").unwrap();
-    native_presets(&mut su, &engine);
     let mut report = Report::default();
     for ctx_json in &corpus.contexts {
         let ctx = Context::from_json(ctx_json).unwrap();

@@ -93,3 +93,5 @@ INSERT INTO orders DEFAULT VALUES;
 INSERT INTO orders DEFAULT VALUES ON CONFLICT DO NOTHING;
 INSERT INTO users DEFAULT VALUES RETURNING tenant_id;
 INSERT INTO currencies DEFAULT VALUES RETURNING *;
+INSERT INTO orders (id, amount, status) VALUES (1, 5, 'open') ON CONFLICT (id) DO UPDATE SET owner = DEFAULT RETURNING owner;
+INSERT INTO orders (id, owner, amount, status) VALUES (100, DEFAULT, 5, 'open') RETURNING owner, tenant_id;

@@ -104,3 +104,8 @@ UPDATE orders SET amount = NULL, note = upper(note) WHERE id < 3;
 -- Column references qualified by schema.
 UPDATE public.orders SET note = 'x' WHERE public.orders.amount > 3 RETURNING public.orders.id;
 DELETE FROM public.orders WHERE public.orders.status = 'open' RETURNING public.orders.id, public.orders.owner;
+-- `DEFAULT` for a preset column assigns the preset (the column's default
+-- in the native DDL).
+UPDATE orders SET owner = DEFAULT WHERE id < 4 RETURNING id, owner;
+UPDATE orders SET tenant_id = DEFAULT, note = DEFAULT RETURNING tenant_id, note;
+WITH u AS (UPDATE orders SET owner = DEFAULT RETURNING id, owner) SELECT * FROM u;

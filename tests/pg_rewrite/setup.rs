@@ -5,7 +5,6 @@
 use std::collections::BTreeSet;
 
 use postgres::Client;
-use rampart::lang::model::{TExprKind, Ty};
 use rampart::sql::schema::create_tables;
 use rampart::{Context, Dialect, Engine};
 
@@ -75,32 +74,4 @@ pub fn table_names(engine: &Engine) -> Vec<String> {
             name
         })
         .collect()
-}
-
-/// Native RLS fills presets as the column defaults a deployment without
-/// the rewriter would declare: `DEFAULT current_setting('rampart.tenant_id')`.
-pub fn native_presets(su: &mut Client, engine: &Engine) {
-    let set = engine.policy_set();
-    for (table, name) in set.tables.iter().zip(table_names(engine)) {
-        for column in &table.columns {
-            let Some(preset) = &column.preset else {
-                continue;
-            };
-            let TExprKind::Context(i) = preset.kind else {
-                panic!(
-                    "preset of {}.{} is not a context field",
-                    table.name, column.name
-                );
-            };
-            let field = &set.context[i];
-            assert_eq!(field.ty.ty, Ty::Text, "only text presets are set up here");
-            su.batch_execute(&format!(
-                "ALTER TABLE {name} ALTER COLUMN {} SET DEFAULT current_setting('rampart.{}_{}')",
-                quote_ident(&column.name),
-                field.block.keyword(),
-                field.name
-            ))
-            .unwrap();
-        }
-    }
 }

@@ -57,7 +57,6 @@ pub fn load(db: &TestDb, su: &mut Client, rng: &mut Rng) -> Option<Loaded> {
         crate::data::insert(su, table, &rows);
     }
     su.batch_execute(&engine.emit_postgres().unwrap()).unwrap();
-    crate::setup::native_presets(su, &engine);
     su.batch_execute(&format!(
         "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}",
         db.role

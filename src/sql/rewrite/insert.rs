@@ -13,12 +13,10 @@ use sqlparser::ast::{
 use crate::lang::model::{TExpr, TExprKind, Table, Value};
 use crate::policy::combine::{conditions, OnFail, RowImage, StatementKind};
 use crate::policy::specialise;
-use crate::sql::template::{values_query, with_extra_columns};
 use crate::sql::{Dialect, EmitError};
 
 use super::error::RewriteError;
 use super::plan::{PlanKind, StatementPlan};
-use super::proposed::is_default;
 use super::query::QueryRewriter;
 use super::scope::{fold, fold_declared, idents};
 use super::target::Target;
@@ -124,6 +122,13 @@ impl QueryRewriter<'_> {
                 .filter_map(|&i| table.columns.get(i))
                 .map(|c| ObjectName::from(vec![Ident::with_quote('"', c.name.as_str())]))
                 .collect();
+        }
+        if let Some(OnInsert::OnConflict(sqlparser::ast::OnConflict {
+            action: OnConflictAction::DoUpdate(update),
+            ..
+        })) = &mut insert.on
+        {
+            self.fill_preset_assignments(&mut update.assignments, table, &target)?;
         }
         if let Some(source) = &mut insert.source {
             self.rewrite_clause(source)?;
@@ -265,78 +270,6 @@ impl QueryRewriter<'_> {
             out.push(index);
         }
         Ok(out)
-    }
-
-    /// The preset's value for this context as a literal.
-    fn preset_literal(&self, preset: &TExpr, target: &Target) -> Result<Expr, RewriteError> {
-        let emit_error = |source: EmitError| RewriteError::Emit {
-            table: target.name.clone(),
-            source,
-        };
-        let special = specialise(preset, self.known).map_err(|e| emit_error(EmitError::Eval(e)))?;
-        let TExprKind::Literal(value) = &special.kind else {
-            return Err(emit_error(EmitError::Internal(
-                "a preset did not fold to a constant",
-            )));
-        };
-        self.emitter.literal(value).map_err(emit_error)
-    }
-
-    /// Adds each omitted column that has a preset, with the preset's value
-    /// for this context as a literal, to the column list and every row;
-    /// `DEFAULT` given for a preset column in a `VALUES` row takes it too
-    /// (the preset is the column's default).
-    fn fill_presets(
-        &self,
-        insert: &mut Insert,
-        table: &Table,
-        target: &Target,
-        columns: &mut Vec<usize>,
-    ) -> Result<(), RewriteError> {
-        let emit_error = |source: EmitError| RewriteError::Emit {
-            table: target.name.clone(),
-            source,
-        };
-        if let Some(SetExpr::Values(rows)) = insert.source.as_mut().map(|s| s.body.as_mut()) {
-            for (position, &index) in columns.iter().enumerate() {
-                let Some(preset) = table.columns.get(index).and_then(|c| c.preset.as_ref()) else {
-                    continue;
-                };
-                let literal = self.preset_literal(preset, target)?;
-                for row in &mut rows.rows {
-                    if let Some(value) = row.content.get_mut(position).filter(|v| is_default(v)) {
-                        *value = literal.clone();
-                    }
-                }
-            }
-        }
-        let mut names = Vec::new();
-        let mut values = Vec::new();
-        for (index, column) in table.columns.iter().enumerate() {
-            let Some(preset) = &column.preset else {
-                continue;
-            };
-            if columns.contains(&index) {
-                continue;
-            }
-            names.push(ObjectName::from(vec![Ident::with_quote(
-                '"',
-                column.name.as_str(),
-            )]));
-            values.push(self.preset_literal(preset, target)?);
-            columns.push(index);
-        }
-        if names.is_empty() {
-            return Ok(());
-        }
-        insert.columns.extend(names);
-        match &mut insert.source {
-            None => {
-                insert.source = Some(Box::new(values_query(vec![values]).map_err(emit_error)?));
-            }
-            Some(source) => append_to_rows(source, values).map_err(emit_error)?,
-        }
-        Ok(())
     }
 
     /// Checks the rows known when rewriting against the conditions on the
@@ -539,34 +472,5 @@ fn number(text: &str, ty: crate::lang::model::Ty) -> Option<Value> {
                 .map(Value::Float)
         }
         _ => None,
-    }
-}
-
-/// Appends preset values to every row of an INSERT source: to each `VALUES`
-/// row or the select list, or by wrapping any other query.
-fn append_to_rows(source: &mut Query, values: Vec<Expr>) -> Result<(), EmitError> {
-    let simple = source.with.is_none()
-        && source.order_by.is_none()
-        && source.limit_clause.is_none()
-        && source.fetch.is_none()
-        && source.locks.is_empty();
-    match source.body.as_mut() {
-        SetExpr::Values(rows) if simple => {
-            for row in &mut rows.rows {
-                row.content.extend(values.iter().cloned());
-            }
-            Ok(())
-        }
-        SetExpr::Select(select) => {
-            select
-                .projection
-                .extend(values.into_iter().map(SelectItem::UnnamedExpr));
-            Ok(())
-        }
-        _ => {
-            let inner = std::mem::replace(source, values_query(Vec::new())?);
-            *source = with_extra_columns(inner, values)?;
-            Ok(())
-        }
     }
 }

@@ -72,6 +72,7 @@ mod lend;
 mod limit;
 mod plain;
 mod plan;
+mod presets;
 mod printed;
 mod proposed;
 mod pushdown;

@@ -87,6 +87,7 @@ impl QueryRewriter<'_> {
             .tables
             .get(target.index)
             .ok_or_else(|| unsupported("an UPDATE target out of range"))?;
+        self.fill_preset_assignments(&mut update.assignments, table, &target)?;
         let columns = &table.columns;
         let reads = update.returning.is_some()
             || update
