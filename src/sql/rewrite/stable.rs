@@ -9,190 +9,8 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::{self as sql, Expr, Query, Visit, Visitor};
 
+use super::deny::gives_one_value;
 use super::scope::idents;
-
-/// Built-in scalar functions (of either dialect, sorted) whose value is
-/// the same each time they are called with the same arguments within one
-/// statement. Left out: `random` and the like, `clock_timestamp`,
-/// `gen_random_uuid`, `set_config` (it changes what it is called for),
-/// set-returning functions (not allowed inside `CASE`), aggregates and
-/// window functions, and SQLite's date and time functions (`'now'` is
-/// stable within one step of a statement only).
-const STABLE_FUNCTIONS: &[&str] = &[
-    "abs",
-    "acos",
-    "age",
-    "array_append",
-    "array_cat",
-    "array_length",
-    "array_lower",
-    "array_position",
-    "array_positions",
-    "array_prepend",
-    "array_remove",
-    "array_replace",
-    "array_to_json",
-    "array_to_string",
-    "array_upper",
-    "ascii",
-    "asin",
-    "atan",
-    "atan2",
-    "bit_length",
-    "btrim",
-    "cardinality",
-    "cbrt",
-    "ceil",
-    "ceiling",
-    "char",
-    "char_length",
-    "character_length",
-    "chr",
-    "coalesce",
-    "concat",
-    "concat_ws",
-    "cos",
-    "current_date",
-    "current_role",
-    "current_time",
-    "current_timestamp",
-    "current_user",
-    "date_bin",
-    "date_part",
-    "date_trunc",
-    "decode",
-    "degrees",
-    "div",
-    "encode",
-    "exp",
-    "factorial",
-    "floor",
-    "format",
-    "gcd",
-    "glob",
-    "greatest",
-    "hex",
-    "ifnull",
-    "iif",
-    "initcap",
-    "instr",
-    "isfinite",
-    "json",
-    "json_array",
-    "json_array_length",
-    "json_build_array",
-    "json_build_object",
-    "json_extract",
-    "json_extract_path",
-    "json_extract_path_text",
-    "json_object",
-    "json_quote",
-    "json_type",
-    "json_typeof",
-    "json_valid",
-    "jsonb_array_length",
-    "jsonb_build_array",
-    "jsonb_build_object",
-    "jsonb_extract_path",
-    "jsonb_extract_path_text",
-    "jsonb_pretty",
-    "jsonb_set",
-    "jsonb_strip_nulls",
-    "jsonb_typeof",
-    "justify_days",
-    "justify_hours",
-    "justify_interval",
-    "lcm",
-    "least",
-    "left",
-    "length",
-    "like",
-    "likelihood",
-    "likely",
-    "ln",
-    "localtime",
-    "localtimestamp",
-    "log",
-    "log10",
-    "log2",
-    "lower",
-    "lpad",
-    "ltrim",
-    "make_date",
-    "make_interval",
-    "make_time",
-    "make_timestamp",
-    "make_timestamptz",
-    "md5",
-    "mod",
-    "now",
-    "nullif",
-    "num_nonnulls",
-    "num_nulls",
-    "octet_length",
-    "pi",
-    "position",
-    "pow",
-    "power",
-    "printf",
-    "quote",
-    "quote_ident",
-    "quote_literal",
-    "quote_nullable",
-    "radians",
-    "regexp_count",
-    "regexp_instr",
-    "regexp_like",
-    "regexp_match",
-    "regexp_replace",
-    "regexp_split_to_array",
-    "regexp_substr",
-    "repeat",
-    "replace",
-    "reverse",
-    "right",
-    "round",
-    "row_to_json",
-    "rpad",
-    "rtrim",
-    "scale",
-    "session_user",
-    "sha224",
-    "sha256",
-    "sha384",
-    "sha512",
-    "sign",
-    "sin",
-    "soundex",
-    "split_part",
-    "sqrt",
-    "starts_with",
-    "statement_timestamp",
-    "string_to_array",
-    "strpos",
-    "substr",
-    "substring",
-    "tan",
-    "timezone",
-    "to_char",
-    "to_date",
-    "to_hex",
-    "to_json",
-    "to_jsonb",
-    "to_number",
-    "to_timestamp",
-    "transaction_timestamp",
-    "translate",
-    "trim",
-    "trunc",
-    "typeof",
-    "unhex",
-    "unicode",
-    "unlikely",
-    "upper",
-    "width_bucket",
-    "zeroblob",
-];
 
 /// Whether an expression calls a function not known to be stable (nor the
 /// SQLite dialect's checked arithmetic): a volatile one would give the check
@@ -213,8 +31,9 @@ pub(super) fn uncopyable(value: &Expr) -> bool {
     finds(value, |e| unstable_call(e) || anonymous_parameter(e), true)
 }
 
-/// A call of a function not known to be stable: one off the list, or one
-/// called as a window function or with `FILTER` (an aggregate's).
+/// A call of a function not known to be stable: one the allow-lists do not
+/// mark as giving one value per statement (`deny.rs`), or one called as a
+/// window function or with `FILTER` / `WITHIN GROUP` (an aggregate's).
 fn unstable_call(expr: &Expr) -> bool {
     let Expr::Function(f) = expr else {
         return false;
@@ -227,7 +46,7 @@ fn unstable_call(expr: &Expr) -> bool {
         return true;
     };
     let name = name.value.to_ascii_lowercase();
-    !(name.starts_with("rampart_") || STABLE_FUNCTIONS.binary_search(&name.as_str()).is_ok())
+    !(name.starts_with("rampart_") || gives_one_value(&name))
 }
 
 /// A `?` parameter.
@@ -268,40 +87,12 @@ fn finds(expr: &Expr, hit: impl Fn(&Expr) -> bool, subqueries: bool) -> bool {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::panic)]
+    #![allow(clippy::unwrap_used)]
 
     use sqlparser::dialect::PostgreSqlDialect;
     use sqlparser::parser::Parser;
 
-    use super::{calls_function, STABLE_FUNCTIONS};
-    use crate::sql::Dialect;
-
-    #[test]
-    fn stable_functions_are_sorted_built_ins() {
-        assert!(
-            STABLE_FUNCTIONS.is_sorted()
-                && STABLE_FUNCTIONS.iter().all(|n| STABLE_FUNCTIONS
-                    .iter()
-                    .filter(|m| m == &n)
-                    .count()
-                    == 1)
-        );
-        for name in STABLE_FUNCTIONS {
-            let call = format!("{name}(1)");
-            let expr = Parser::new(&PostgreSqlDialect {})
-                .try_with_sql(&call)
-                .and_then(|mut p| p.parse_expr())
-                .unwrap_or_else(|e| panic!("{call}: {e}"));
-            let sqlparser::ast::Expr::Function(f) = &expr else {
-                // `current_date` and the like parse as keywords too.
-                continue;
-            };
-            let allowed = [Dialect::Postgres, Dialect::Sqlite]
-                .iter()
-                .any(|&d| super::super::deny::check_function(f, d).is_ok());
-            assert!(allowed, "{name} is on no dialect's allow-list");
-        }
-    }
+    use super::calls_function;
 
     #[test]
     fn only_calls_that_give_one_value_per_statement_are_stable() {
