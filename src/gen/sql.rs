@@ -177,27 +177,15 @@ fn other(u: &mut Unstructured<'_>, set: &PolicySet, index: usize, kind: u8) -> R
     let other = set.tables.get(other_index).unwrap_or(table);
     let name = object(&table.name);
     let other_name = object(&other.name);
-    let write = match kind {
-        8 => format!(
-            "DELETE FROM {name} WHERE {}{}",
-            condition(u, table, None, 2)?,
-            if u.arbitrary()? { " RETURNING *" } else { "" }
-        ),
-        9 => {
-            let (c, ty) = column(u, table, None)?;
-            format!(
-                "UPDATE {name} SET {c} = {} WHERE {}{}",
-                literal(u, ty)?,
-                condition(u, table, None, 2)?,
-                if u.arbitrary()? { " RETURNING *" } else { "" }
-            )
-        }
-        _ => String::new(),
+    // A write on its own, or inside a WITH item read by a query.
+    let write_or_item = |u: &mut Unstructured<'_>, write: String| -> Result<String> {
+        Ok(if u.arbitrary()? {
+            write
+        } else {
+            format!("WITH w AS ({write}) SELECT count(*) FROM w, {other_name}")
+        })
     };
     Ok(match kind {
-        // A write on its own, or inside a WITH item read by a query.
-        8 | 9 if u.arbitrary()? => write,
-        8 | 9 => format!("WITH w AS ({write}) SELECT count(*) FROM w, {other_name}"),
         5 => {
             let (a, _) = column(u, table, Some("a"))?;
             let (b, _) = column(u, other, Some("b"))?;
@@ -222,6 +210,23 @@ fn other(u: &mut Unstructured<'_>, set: &PolicySet, index: usize, kind: u8) -> R
             "WITH w AS (SELECT * FROM {name} WHERE {}) SELECT count(*) FROM w, {other_name}",
             condition(u, table, None, 2)?
         ),
-        _ => format!("SELECT * FROM {name}"),
+        8 => {
+            let delete = format!(
+                "DELETE FROM {name} WHERE {}{}",
+                condition(u, table, None, 2)?,
+                if u.arbitrary()? { " RETURNING *" } else { "" }
+            );
+            write_or_item(u, delete)?
+        }
+        _ => {
+            let (c, ty) = column(u, table, None)?;
+            let update = format!(
+                "UPDATE {name} SET {c} = {} WHERE {}{}",
+                literal(u, ty)?,
+                condition(u, table, None, 2)?,
+                if u.arbitrary()? { " RETURNING *" } else { "" }
+            );
+            write_or_item(u, update)?
+        }
     })
 }

@@ -1,9 +1,9 @@
 //! Native PostgreSQL DDL for a policy set: each preset as its column's
-//! default, `ENABLE` / `FORCE ROW LEVEL SECURITY`, each restrictive policy as its own `CREATE POLICY` (one per
-//! command it lists), and for each command one permissive `CREATE POLICY`
-//! that ORs the table's permissive policies for it in the order they are
-//! written, with context read from `rampart.*` settings and roles folded into
-//! the expressions.
+//! default, `ENABLE` / `FORCE ROW LEVEL SECURITY`, each restrictive policy
+//! as its own `CREATE POLICY` (one per command it lists), and for each
+//! command one permissive `CREATE POLICY` that ORs the table's permissive
+//! policies for it in the order they are written, with context read from
+//! `rampart.*` settings and roles folded into the expressions.
 //!
 //! PostgreSQL ORs the permissive policies of a command itself, so one policy
 //! per command means the same as one per `.policy` policy; it is what a
@@ -33,9 +33,9 @@ pub fn emit_postgres(set: &PolicySet) -> Result<String, EmitError> {
     let mut out = String::new();
     for (index, table) in set.tables.iter().enumerate() {
         let name = object_name(&table.name);
-        preset_defaults(set, table, &emitter, &mut out)?;
+        let wrote = preset_defaults(set, table, &name, &emitter, &mut out)?;
         if table.open {
-            if table.columns.iter().any(|c| c.preset.is_some()) {
+            if wrote {
                 out.push('\n');
             }
             continue;
@@ -72,18 +72,21 @@ pub fn emit_postgres(set: &PolicySet) -> Result<String, EmitError> {
 /// them, so that a native INSERT leaving the column out stores what the
 /// rewriter fills in. A default cannot hold a subquery, so the setting is
 /// read directly; a preset that is not a context field, a literal or an
-/// `int` field for a `float` column is left as a comment.
+/// `int` field for a `float` column is left as a comment. Says whether it
+/// wrote anything.
 fn preset_defaults(
     set: &PolicySet,
     table: &Table,
+    name: &ObjectName,
     emitter: &Emitter<'_>,
     out: &mut String,
-) -> Result<(), EmitError> {
-    let name = object_name(&table.name);
+) -> Result<bool, EmitError> {
+    let mut wrote = false;
     for column in &table.columns {
         let Some(preset) = &column.preset else {
             continue;
         };
+        wrote = true;
         let column_name = Ident::with_quote('"', column.name.as_str());
         let value = match &preset.kind {
             TExprKind::Context(i) => set.context.get(*i).map(read_setting),
@@ -113,7 +116,7 @@ fn preset_defaults(
             }
         }
     }
-    Ok(())
+    Ok(wrote)
 }
 
 /// `for all` stays one policy; a list becomes one policy per command.

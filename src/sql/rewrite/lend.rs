@@ -11,6 +11,7 @@ use sqlparser::ast::{
 };
 
 use super::fence::{fence_id, Fence};
+use super::query::QueryRewriter;
 use super::tenant::PolicyCache;
 use crate::sql::emit::needs_parens;
 
@@ -20,6 +21,17 @@ use crate::sql::emit::needs_parens;
 pub(super) struct Lent {
     pub fences: Vec<Fence>,
     pub pushed: Vec<*const u8>,
+}
+
+impl QueryRewriter<'_> {
+    /// What this rewriter borrowed: its kept write-target parts and the
+    /// fences whose trees were lent.
+    pub(super) fn into_lent(self) -> Lent {
+        let mut lent = self.lent;
+        lent.fences = self.all_fences;
+        lent.fences.retain(|f| f.lent);
+        lent
+    }
 }
 
 impl Lent {

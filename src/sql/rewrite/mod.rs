@@ -375,7 +375,6 @@ fn check_tokens(tokens: &[TokenWithSpan]) -> Result<bool, RewriteError> {
         }
         names.see(&token.token);
         let operator = match &token.token {
-            Token::Whitespace(_) => continue,
             Token::SemiColon => {
                 count = 0;
                 continue;
@@ -537,9 +536,7 @@ fn rewrite_statement(
             construct: format!("`{}` statements", statement_kind(other)),
         }),
     }?;
-    let mut lent = rewriter.lent;
-    lent.fences = rewriter.all_fences;
-    lent.fences.retain(|f| f.lent);
+    let mut lent = rewriter.into_lent();
     if let (Some(mut items), Statement::Query(query)) = (item_writes, &mut *statement) {
         items.put_back(query);
         plan.with_writes = items.writes;

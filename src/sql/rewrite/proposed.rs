@@ -101,6 +101,12 @@ impl QueryRewriter<'_> {
                 stored_value(&value_expr(sql::Value::Null), column.ty.ty, self.dialect),
             )
         };
+        // The same for every row.
+        let omitted: Vec<(String, Expr)> = omitted
+            .iter()
+            .filter_map(|&c| table.columns.get(c))
+            .map(typed_null)
+            .collect();
         let Some(check) = self.emit_condition(target, &combined)? else {
             return Ok(None);
         };
@@ -119,11 +125,7 @@ impl QueryRewriter<'_> {
             table.name.name
         );
         for mut row in rows {
-            let mut assigned: Vec<(String, Expr)> = omitted
-                .iter()
-                .filter_map(|&c| table.columns.get(c))
-                .map(typed_null)
-                .collect();
+            let mut assigned = omitted.clone();
             for (value, &index) in row.iter().zip(columns) {
                 let Some(column) = table.columns.get(index) else {
                     return Ok(Some("a value for an undeclared column"));

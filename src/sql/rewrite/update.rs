@@ -138,9 +138,10 @@ impl QueryRewriter<'_> {
             (true, false) => {
                 return Err(unsupported(
                     "an UPDATE inside a WITH item whose new rows cannot be checked by a guard \
-                     in the statement (a value the policies read that calls a function not known to be stable (`random()`), holds \
-                     a subquery, a `?` parameter or `DEFAULT`, `SET (a, b) = …`, or no \
-                     assigned int, text or bool column to carry the guard)",
+                     in the statement (a value the policies read that calls a function not \
+                     known to be stable (`random()`), holds a subquery, a `?` parameter or \
+                     `DEFAULT`, `SET (a, b) = …`, or no assigned int, text or bool column to \
+                     carry the guard)",
                 ))
             }
         };
@@ -171,10 +172,10 @@ impl QueryRewriter<'_> {
     ///
     /// Left out (the RETURNING checks alone, as before) where the copy in
     /// the guard could differ from the value stored: a value the checks
-    /// read that calls a function not known to be stable, holds a subquery or a `?` parameter, a
-    /// `SET (a, b) = …`, or no assignment whose value can carry the guard
-    /// (`DEFAULT`, or only float and timestamp columns, whose type the
-    /// database may store differently from the cast).
+    /// read that calls a function not known to be stable, holds a subquery
+    /// or a `?` parameter, a `SET (a, b) = …`, or no assignment whose value
+    /// can carry the guard (`DEFAULT`, or only float and timestamp columns,
+    /// whose type the database may store differently from the cast).
     fn guard_updated_rows(
         &self,
         update: &mut Update,

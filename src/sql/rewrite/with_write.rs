@@ -183,10 +183,7 @@ pub(super) fn rewrite_item_writes<'a>(
             kind: plan.kind,
             table,
         });
-        let mut lent = rewriter.lent;
-        lent.fences = rewriter.all_fences;
-        lent.fences.retain(|f| f.lent);
-        taken.lent.extend(lent);
+        taken.lent.extend(rewriter.into_lent());
         let body = std::mem::replace(cte.query.body.as_mut(), stand_in());
         taken.bodies.push((item, body));
     }
